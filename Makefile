@@ -1,0 +1,42 @@
+# claude-hooks-exporter: build, test, benchmark and run.
+GO        ?= go
+BIN       ?= bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X github.com/claudehooks/claude-hooks-exporter/internal/app.Version=$(VERSION)
+FUZZTIME  ?= 20s
+CACHE     ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/claude-hooks-exporter
+
+.PHONY: all build test test-deps unit fuzz bench run lint clean
+
+all: build
+
+## build: the daemon and the lean hook binary into ./bin
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/claude-hooks-exporter ./cmd/exporter
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/claude-hooks-hook ./cmd/hook
+
+## test: install what the tests need, then vet, race-test everything and fuzz the decoders for a bounded time
+test: test-deps
+	$(GO) vet ./...
+	JAEGER_BIN="$$(scripts/jaeger.sh)" PATH="$$PATH:/usr/bin" $(GO) test -race -count=1 -timeout 30m ./...
+	$(MAKE) fuzz
+
+## test-deps: Prometheus (promtool) from Debian and Jaeger v2 built from the module proxy into a cache
+test-deps:
+	scripts/test-deps.sh
+
+## fuzz: bounded fuzzing of the payload and record decoders
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./internal/hookevent
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./internal/spool
+
+## bench: every benchmark once (see docs/benchmarks.md for the figures)
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+## run: start the daemon with its embedded defaults
+run: build
+	$(BIN)/claude-hooks-exporter serve
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,316 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/metrics"
+	"github.com/claudehooks/claude-hooks-exporter/internal/pipeline"
+	"github.com/claudehooks/claude-hooks-exporter/internal/server"
+	"github.com/claudehooks/claude-hooks-exporter/internal/session"
+	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
+	"github.com/claudehooks/claude-hooks-exporter/internal/tail"
+	"github.com/claudehooks/claude-hooks-exporter/internal/tracing"
+)
+
+// serveConfig is everything serve's flags set.
+type serveConfig struct {
+	listen          string
+	tokenFile       string
+	stateDir        string
+	spoolDir        string
+	logLevel        string
+	logFormat       string
+	maxRecordBytes  int
+	checkpointEvery time.Duration
+	pollInterval    time.Duration
+	legacyDir       string
+	legacyInterval  time.Duration
+
+	idleTimeout     time.Duration
+	maxSessions     int
+	maxOpenCalls    int
+	maxMCPTools     int
+	captureContent  bool
+	contentMaxBytes int
+
+	otlpEndpoint string
+	otlpProtocol string
+	otlpInsecure bool
+}
+
+func serveFlags(env func(string) string) (*flag.FlagSet, *serveConfig) {
+	c := &serveConfig{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	state := stateDir(env)
+	fs.String("config.file", "", "YAML file whose keys are flag names (web.listen-address: ...); flags on the command line win")
+	fs.StringVar(&c.listen, "web.listen-address", "127.0.0.1:9469", "address to serve ingest, /metrics and the API on; beyond loopback it needs --web.auth-token-file")
+	fs.StringVar(&c.tokenFile, "web.auth-token-file", "", "file holding the bearer token every request must carry (required beyond loopback)")
+	fs.StringVar(&c.stateDir, "state.dir", state, "directory for the checkpoint (and, by default, the spool)")
+	fs.StringVar(&c.spoolDir, "spool.dir", "", "spool directory the hooks append to (default <state.dir>/spool)")
+	fs.IntVar(&c.maxRecordBytes, "spool.max-record-bytes", spool.DefaultMaxRecordBytes, "largest hook payload kept whole; larger ones are preserved capped and counted as rejected")
+	fs.DurationVar(&c.checkpointEvery, "checkpoint.interval", time.Second, "longest time between checkpoints while events flow")
+	fs.DurationVar(&c.pollInterval, "spool.poll-interval", time.Second, "periodic spool scan in addition to file-system notifications")
+	fs.StringVar(&c.logLevel, "log.level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.logFormat, "log.format", "logfmt", "log format: logfmt or json")
+	fs.StringVar(&c.legacyDir, "legacy.raw-json-dir", "", "also watch the seed notifier's raw_json directory and import new files into the spool")
+	fs.DurationVar(&c.legacyInterval, "legacy.scan-interval", 2*time.Second, "how often the legacy raw_json directory is scanned")
+	fs.DurationVar(&c.idleTimeout, "session.idle-timeout", 30*time.Minute, "sessions with no event for this long are closed as expired")
+	fs.IntVar(&c.maxSessions, "session.max-open", 10000, "cap on open sessions; the least recently active beyond it are expired and counted")
+	fs.IntVar(&c.maxOpenCalls, "session.max-open-calls", 1000, "cap on open tool calls and waits per session; overflow is counted")
+	fs.IntVar(&c.maxMCPTools, "metrics.max-mcp-tools", 50, "distinct MCP tools that get their own tool label; the rest are labelled other")
+	fs.BoolVar(&c.captureContent, "traces.capture-content", false, "put prompts, commands and tool output on spans (capped and redacted); off: only their sizes")
+	fs.IntVar(&c.contentMaxBytes, "traces.content-max-bytes", 2048, "cap on each captured content attribute")
+	fs.StringVar(&c.otlpEndpoint, "otlp.endpoint", "", "OTLP traces endpoint (default from OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT; none = no trace export)")
+	fs.StringVar(&c.otlpProtocol, "otlp.protocol", "", "OTLP protocol: grpc or http/protobuf (default from OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL, else grpc)")
+	fs.BoolVar(&c.otlpInsecure, "otlp.insecure", false, "use plain-text OTLP (default from OTEL_EXPORTER_OTLP_INSECURE)")
+	return fs, c
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log.level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "logfmt", "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log.format %q: want logfmt or json", format)
+	}
+}
+
+// isLoopback reports whether a listen address binds loopback only.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func readToken(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read --web.auth-token-file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("--web.auth-token-file %s is empty", path)
+	}
+	return tok, nil
+}
+
+func runServe(ctx context.Context, args []string, env func(string) string, stderr io.Writer) error {
+	fs, c := serveFlags(env)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, c.logLevel, c.logFormat)
+	if err != nil {
+		return err
+	}
+	if c.spoolDir == "" {
+		c.spoolDir = filepath.Join(c.stateDir, "spool")
+	}
+	token, err := readToken(c.tokenFile)
+	if err != nil {
+		return err
+	}
+	loopback := isLoopback(c.listen)
+	if !loopback && token == "" {
+		return fmt.Errorf("refusing to listen on %s beyond loopback without --web.auth-token-file: the daemon sees prompts and commands", c.listen)
+	}
+	if err := os.MkdirAll(c.stateDir, 0o700); err != nil {
+		return fmt.Errorf("create state dir: %w", err)
+	}
+	if err := os.MkdirAll(c.spoolDir, 0o700); err != nil {
+		return fmt.Errorf("create spool dir: %w", err)
+	}
+
+	tracker := session.New(session.Options{
+		IdleTimeout:     c.idleTimeout,
+		MaxSessions:     c.maxSessions,
+		MaxOpenCalls:    c.maxOpenCalls,
+		MaxMCPTools:     c.maxMCPTools,
+		CaptureContent:  c.captureContent,
+		ContentMaxBytes: c.contentMaxBytes,
+	})
+	traces, err := tracing.New(ctx, tracing.Options{
+		Env:      env,
+		Endpoint: c.otlpEndpoint,
+		Protocol: c.otlpProtocol,
+		Insecure: c.otlpInsecure,
+		Version:  Version,
+		Logger:   logger,
+	})
+	if err != nil {
+		return fmt.Errorf("set up trace export: %w", err)
+	}
+	var sinks []pipeline.Sink
+	if traces.Enabled() {
+		sinks = append(sinks, traceSink{traces})
+	}
+	pl, err := pipeline.New(pipeline.Options{
+		Tracker:            tracker,
+		Sinks:              sinks,
+		CheckpointPath:     filepath.Join(c.stateDir, "checkpoint.json"),
+		CheckpointInterval: c.checkpointEvery,
+		Logger:             logger,
+	})
+	if err != nil {
+		return err
+	}
+	positions, err := pl.Restore()
+	if err != nil {
+		return fmt.Errorf("restore checkpoint (move it away to start afresh): %w", err)
+	}
+	tailer, err := tail.New(tail.Options{
+		Dir:          c.spoolDir,
+		Match:        spool.IsSpoolFile,
+		Start:        positions,
+		PollInterval: c.pollInterval,
+		Logger:       logger,
+	})
+	if err != nil {
+		return fmt.Errorf("follow spool: %w", err)
+	}
+	defer tailer.Close()
+
+	writer, err := spool.OpenWriter(spool.Options{Dir: c.spoolDir, MaxRecordBytes: c.maxRecordBytes})
+	if err != nil {
+		return fmt.Errorf("open spool for HTTP ingest: %w", err)
+	}
+	defer writer.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	if err := reg.Register(newCollector(tracker, pl, traces)); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	var allowed []string
+	if loopback {
+		allowed = []string{"localhost", "127.0.0.1", "::1"}
+	}
+	srv, err := server.New(server.Options{
+		Spool:          writer,
+		Gatherer:       reg,
+		Token:          token,
+		MaxRecordBytes: c.maxRecordBytes,
+		AllowedHosts:   allowed,
+		Ready:          readiness(c.spoolDir, pl, 3*c.checkpointEvery+10*time.Second),
+		Logger:         logger,
+	}, reg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.listen, err)
+	}
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	logger.Info("serving", "address", ln.Addr().String(), "spool_dir", c.spoolDir, "state_dir", c.stateDir, "traces", traces.Enabled(), "version", Version)
+
+	// Inputs (HTTP, legacy watcher) stop first; the pipeline drains what reached
+	// the spool and writes its last checkpoint; then the trace sink flushes.
+	inputs, inputsCtx := errgroup.WithContext(ctx)
+	pipeCtx, stopPipe := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPipe()
+	pipeDone := make(chan error, 1)
+	go func() { pipeDone <- pl.Run(pipeCtx, tailer) }()
+
+	inputs.Go(func() error {
+		err := httpSrv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("serve http: %w", err)
+	})
+	inputs.Go(func() error {
+		<-inputsCtx.Done()
+		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return httpSrv.Shutdown(shutCtx)
+	})
+	if c.legacyDir != "" {
+		inputs.Go(func() error {
+			return watchLegacy(inputsCtx, c.legacyDir, filepath.Join(c.stateDir, "legacy-import.json"), writer, c.maxRecordBytes, c.legacyInterval, logger)
+		})
+	}
+	var pipeErr error
+	select {
+	case pipeErr = <-pipeDone:
+		// The pipeline stopped on its own: an error. Stop the inputs too.
+		stopPipe()
+	case <-inputsCtx.Done():
+	}
+	inputErr := inputs.Wait()
+	if pipeErr == nil {
+		stopPipe()
+		pipeErr = <-pipeDone
+	}
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	traceErr := traces.Shutdown(flushCtx)
+	if inputErr != nil && ctx.Err() != nil && errors.Is(inputErr, context.Canceled) {
+		inputErr = nil
+	}
+	logger.Info("stopped")
+	return errors.Join(pipeErr, inputErr, traceErr)
+}
+
+// traceSink adapts the tracing sink to the pipeline.
+type traceSink struct{ s *tracing.Sink }
+
+func (t traceSink) Consume(ctx context.Context, b *pipeline.Batch) error {
+	if len(b.Spans) == 0 {
+		return nil
+	}
+	return t.s.Export(ctx, b.Spans)
+}
+
+// readiness reports ready when the spool dir is readable and the checkpoint is
+// not older than stale while the daemon has work.
+func readiness(spoolDir string, pl *pipeline.Pipeline, stale time.Duration) func() error {
+	return func() error {
+		if _, err := os.ReadDir(spoolDir); err != nil {
+			return fmt.Errorf("spool dir unreadable: %w", err)
+		}
+		var err error
+		pl.Snapshot(func(s pipeline.Stats) {
+			if s.Backlog > 0 && !s.LastCheckpoint.IsZero() && time.Since(s.LastCheckpoint) > stale {
+				err = fmt.Errorf("checkpoint is %s old with %d bytes of backlog", time.Since(s.LastCheckpoint).Round(time.Second), s.Backlog)
+			}
+		})
+		return err
+	}
+}
+
+var _ = metrics.Namespace

@@ -1,0 +1,413 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/checkpoint"
+	"github.com/claudehooks/claude-hooks-exporter/internal/histo"
+	"github.com/claudehooks/claude-hooks-exporter/internal/hookevent"
+	"github.com/claudehooks/claude-hooks-exporter/internal/session"
+	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
+	"github.com/claudehooks/claude-hooks-exporter/internal/tail"
+)
+
+// Source yields complete spool lines; *tail.Tailer is the one the daemon uses.
+type Source interface {
+	Next(ctx context.Context, max int) ([]tail.Line, error)
+	Positions() []tail.Position
+	Backlog() int64
+}
+
+// Batch is what the sinks receive: the events decoded from one read, in log
+// order, and the spans the tracker closed while applying them. Events alias the
+// source's buffers: a sink that keeps anything past Consume must copy it.
+type Batch struct {
+	Events []hookevent.Event
+	Spans  []session.Span
+}
+
+// Sink consumes batches. Consume must not keep the batch; an error makes the
+// pipeline retry the same batch (the checkpoint does not move past it).
+type Sink interface {
+	Consume(ctx context.Context, b *Batch) error
+}
+
+// Rejection reasons: the reason label of claude_hooks_records_rejected_total.
+const (
+	RejectMalformedRecord = "malformed_record" // a torn fragment or garbage line in the spool
+	RejectInvalidJSON     = "invalid_json"     // the hook received invalid JSON (preserved in the spool)
+	RejectEmpty           = "empty"            // the hook received an empty stdin
+	RejectOversized       = "oversized"        // the payload was over the record size cap
+	RejectInvalidEvent    = "invalid_event"    // JSON, but not a hook payload (no object, no hook_event_name)
+	RejectNoSession       = "no_session_id"    // a hook payload without session_id
+)
+
+// RejectReasons lists every reason, so that each is exposed from the start.
+var RejectReasons = []string{RejectMalformedRecord, RejectInvalidJSON, RejectEmpty, RejectOversized, RejectInvalidEvent, RejectNoSession}
+
+// LagBuckets are the classic buckets of the ingest lag histogram, in seconds.
+var LagBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300}
+
+// ProcessingBuckets are the classic buckets of the per-event processing time histogram.
+var ProcessingBuckets = []float64{0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1}
+
+// Options configures a Pipeline.
+type Options struct {
+	Tracker *session.Tracker
+	Sinks   []Sink
+	// CheckpointPath is where offsets and state are persisted; "" disables
+	// checkpoints (tests and dry runs).
+	CheckpointPath string
+	// CheckpointInterval is the longest time between checkpoints while events
+	// flow (default 1 s). A checkpoint is also written on shutdown.
+	CheckpointInterval time.Duration
+	// BatchSize caps the lines read per batch (default 1024).
+	BatchSize int
+	// ExpireInterval is how often idle sessions are expired (default 10 s).
+	ExpireInterval time.Duration
+	Now            func() time.Time
+	Logger         *slog.Logger
+}
+
+// Stats is the ingest side of the derived state, shown by the metrics collector.
+type Stats struct {
+	Applied            uint64            // records that became events and reached the tracker
+	Rejected           map[string]uint64 // records refused, by reason
+	Lag                *histo.Histogram  // receive time to processed, seconds
+	Processing         *histo.Histogram  // read to sinks accepted, per event, seconds
+	Backlog            int64             // spool bytes not yet read
+	CheckpointFailures uint64            // checkpoint writes that failed since start
+	LastCheckpoint     time.Time         // when the last checkpoint was written
+}
+
+// ingestState is the persisted part of Stats.
+type ingestState struct {
+	Applied    uint64            `json:"applied"`
+	Rejected   map[string]uint64 `json:"rejected"`
+	Lag        *histo.Histogram  `json:"lag"`
+	Processing *histo.Histogram  `json:"processing"`
+}
+
+// Pipeline runs the data path. Run is its only writer; Snapshot may be called
+// concurrently (from a scrape).
+type Pipeline struct {
+	opts Options
+
+	mu    sync.Mutex // guards state and lastCheckpoint, shared with Snapshot
+	state ingestState
+
+	lastCheckpoint     time.Time
+	backlog            atomic.Int64
+	checkpointFailures atomic.Uint64
+}
+
+// New builds a pipeline; call Restore before Run to continue from a checkpoint.
+func New(opts Options) (*Pipeline, error) {
+	if opts.Tracker == nil {
+		return nil, errors.New("pipeline: no tracker")
+	}
+	if opts.CheckpointInterval <= 0 {
+		opts.CheckpointInterval = time.Second
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 1024
+	}
+	if opts.ExpireInterval <= 0 {
+		opts.ExpireInterval = 10 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Pipeline{opts: opts, state: newIngestState()}, nil
+}
+
+func newIngestState() ingestState {
+	return ingestState{
+		Rejected:   map[string]uint64{},
+		Lag:        histo.New(LagBuckets),
+		Processing: histo.New(ProcessingBuckets),
+	}
+}
+
+const (
+	stateTracker = "tracker"
+	stateIngest  = "ingest"
+	// checkpointVersion changes when the meaning of the stored state changes.
+	checkpointVersion = 1
+)
+
+// Restore loads the checkpoint, restores the tracker and ingest state from it,
+// and returns the tail positions to start from (nil when there is none).
+func (p *Pipeline) Restore() ([]tail.Position, error) {
+	if p.opts.CheckpointPath == "" {
+		return nil, nil
+	}
+	cp, ok, err := checkpoint.Load(p.opts.CheckpointPath)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, nil
+	}
+	if cp.Version != checkpointVersion {
+		return nil, fmt.Errorf("checkpoint %s: version %d, want %d", p.opts.CheckpointPath, cp.Version, checkpointVersion)
+	}
+	var positions []tail.Position
+	if len(cp.Positions) > 0 {
+		if err := json.Unmarshal(cp.Positions, &positions); err != nil {
+			return nil, fmt.Errorf("checkpoint %s: positions: %w", p.opts.CheckpointPath, err)
+		}
+	}
+	if b, ok := cp.State[stateTracker]; ok {
+		if err := p.opts.Tracker.UnmarshalState(b); err != nil {
+			return nil, fmt.Errorf("checkpoint %s: tracker state: %w", p.opts.CheckpointPath, err)
+		}
+	}
+	if b, ok := cp.State[stateIngest]; ok {
+		st := newIngestState()
+		if err := json.Unmarshal(b, &st); err != nil {
+			return nil, fmt.Errorf("checkpoint %s: ingest state: %w", p.opts.CheckpointPath, err)
+		}
+		if st.Rejected == nil {
+			st.Rejected = map[string]uint64{}
+		}
+		p.mu.Lock()
+		p.state = st
+		p.mu.Unlock()
+	}
+	return positions, nil
+}
+
+// Run reads, applies and delivers until ctx ends, then writes a last checkpoint.
+// It returns nil on a clean shutdown.
+func (p *Pipeline) Run(ctx context.Context, src Source) error {
+	var (
+		batch      Batch
+		nextExpire = p.opts.Now().Add(p.opts.ExpireInterval)
+		dirty      bool
+	)
+	for {
+		waitCtx, cancel := context.WithDeadline(ctx, p.nextWake(nextExpire, dirty))
+		lines, err := src.Next(waitCtx, p.opts.BatchSize)
+		cancel()
+		if ctx.Err() != nil {
+			return p.finish(src, dirty)
+		}
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("read spool: %w", err)
+		}
+		start := p.opts.Now()
+		batch.Events = batch.Events[:0]
+		batch.Spans = batch.Spans[:0]
+		if len(lines) > 0 {
+			p.decode(lines, &batch)
+		}
+		if !start.Before(nextExpire) {
+			batch.Spans = append(batch.Spans, p.opts.Tracker.Expire(start)...)
+			nextExpire = start.Add(p.opts.ExpireInterval)
+		}
+		p.backlog.Store(src.Backlog())
+		if len(lines) == 0 && len(batch.Spans) == 0 {
+			if dirty {
+				dirty = !p.checkpoint(src)
+			}
+			continue
+		}
+		if err := p.deliver(ctx, &batch); err != nil {
+			return p.finish(src, dirty)
+		}
+		p.observeProcessing(start, len(batch.Events))
+		dirty = true
+		if p.opts.Now().Sub(p.lastCheckpointTime()) >= p.opts.CheckpointInterval {
+			dirty = !p.checkpoint(src)
+		}
+	}
+}
+
+// nextWake is when Next should give up waiting: at the next expiry, or soon if
+// a checkpoint is owed, so an idle daemon still persists what it applied.
+func (p *Pipeline) nextWake(nextExpire time.Time, dirty bool) time.Time {
+	if dirty {
+		if t := p.lastCheckpointTime().Add(p.opts.CheckpointInterval); t.Before(nextExpire) {
+			return t
+		}
+	}
+	return nextExpire
+}
+
+func (p *Pipeline) decode(lines []tail.Line, batch *Batch) {
+	now := p.opts.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range lines {
+		rec, err := spool.Decode(l.Data)
+		if err != nil {
+			p.reject(RejectMalformedRecord, l, err)
+			continue
+		}
+		if rec.Bad != "" {
+			p.reject(badReason(rec.Bad), l, nil)
+			continue
+		}
+		ev, err := hookevent.Decode(rec.Payload)
+		if err != nil {
+			p.reject(RejectInvalidEvent, l, err)
+			continue
+		}
+		if ev.SessionID == "" {
+			p.reject(RejectNoSession, l, nil)
+			continue
+		}
+		ev.ID = rec.ID
+		ev.Received = time.Unix(0, rec.Received).UTC()
+		batch.Events = append(batch.Events, ev)
+		batch.Spans = append(batch.Spans, p.opts.Tracker.Apply(&batch.Events[len(batch.Events)-1])...)
+		p.state.Applied++
+		p.state.Lag.Observe(max(now.Sub(ev.Received).Seconds(), 0))
+	}
+}
+
+func badReason(bad string) string {
+	switch bad {
+	case "empty":
+		return RejectEmpty
+	case "oversized":
+		return RejectOversized
+	default:
+		return RejectInvalidJSON
+	}
+}
+
+// reject counts a record; p.mu is held.
+func (p *Pipeline) reject(reason string, l tail.Line, err error) {
+	p.state.Rejected[reason]++
+	if p.opts.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		sample := l.Data
+		if len(sample) > 200 {
+			sample = sample[:200]
+		}
+		p.opts.Logger.Debug("record rejected", "reason", reason, "path", l.Path, "offset", l.Offset, "err", err, "sample", string(sample))
+	}
+}
+
+// deliver hands the batch to every sink, retrying a failing sink with backoff
+// until it accepts or ctx ends: the checkpoint never moves past an undelivered batch.
+func (p *Pipeline) deliver(ctx context.Context, batch *Batch) error {
+	for _, s := range p.opts.Sinks {
+		backoff := 50 * time.Millisecond
+		for {
+			err := s.Consume(ctx, batch)
+			if err == nil {
+				break
+			}
+			p.opts.Logger.Warn("sink refused a batch; retrying", "sink", fmt.Sprintf("%T", s), "err", err)
+			t := time.NewTimer(backoff)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+			backoff = min(backoff*2, 5*time.Second)
+		}
+	}
+	return nil
+}
+
+func (p *Pipeline) observeProcessing(start time.Time, n int) {
+	if n == 0 {
+		return
+	}
+	per := p.opts.Now().Sub(start).Seconds() / float64(n)
+	p.mu.Lock()
+	for range n {
+		p.state.Processing.Observe(per)
+	}
+	p.mu.Unlock()
+}
+
+func (p *Pipeline) finish(src Source, dirty bool) error {
+	if dirty && !p.checkpoint(src) {
+		return errors.New("write the final checkpoint: see the log")
+	}
+	return nil
+}
+
+func (p *Pipeline) lastCheckpointTime() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastCheckpoint
+}
+
+// checkpoint persists positions and derived state together; it reports success.
+// A failure is loud (error log, counter) and retried at the next opportunity.
+func (p *Pipeline) checkpoint(src Source) bool {
+	if p.opts.CheckpointPath == "" {
+		return true
+	}
+	cp, err := p.snapshotCheckpoint(src)
+	if err == nil {
+		err = checkpoint.Save(p.opts.CheckpointPath, cp)
+	}
+	now := p.opts.Now()
+	if err != nil {
+		p.checkpointFailures.Add(1)
+		p.opts.Logger.Error("write checkpoint", "path", p.opts.CheckpointPath, "err", err)
+		p.mu.Lock()
+		p.lastCheckpoint = now // do not retry in a tight loop; the interval paces retries
+		p.mu.Unlock()
+		return false
+	}
+	p.mu.Lock()
+	p.lastCheckpoint = now
+	p.mu.Unlock()
+	return true
+}
+
+func (p *Pipeline) snapshotCheckpoint(src Source) (checkpoint.Checkpoint, error) {
+	positions, err := json.Marshal(src.Positions())
+	if err != nil {
+		return checkpoint.Checkpoint{}, fmt.Errorf("marshal positions: %w", err)
+	}
+	tracker, err := p.opts.Tracker.MarshalState()
+	if err != nil {
+		return checkpoint.Checkpoint{}, fmt.Errorf("marshal tracker state: %w", err)
+	}
+	p.mu.Lock()
+	ingest, err := json.Marshal(&p.state)
+	p.mu.Unlock()
+	if err != nil {
+		return checkpoint.Checkpoint{}, fmt.Errorf("marshal ingest state: %w", err)
+	}
+	return checkpoint.Checkpoint{
+		Version:   checkpointVersion,
+		Positions: positions,
+		State:     map[string]json.RawMessage{stateTracker: tracker, stateIngest: ingest},
+	}, nil
+}
+
+// Snapshot calls fn with the current ingest statistics while holding the lock
+// that Run takes to update them; fn must not keep the histograms.
+func (p *Pipeline) Snapshot(fn func(Stats)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fn(Stats{
+		Applied:            p.state.Applied,
+		Rejected:           p.state.Rejected,
+		Lag:                p.state.Lag,
+		Processing:         p.state.Processing,
+		Backlog:            p.backlog.Load(),
+		CheckpointFailures: p.checkpointFailures.Load(),
+		LastCheckpoint:     p.lastCheckpoint,
+	})
+}

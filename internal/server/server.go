@@ -1,0 +1,326 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
+)
+
+// Appender is the spool writer ingest appends to.
+type Appender interface {
+	Append(recs ...spool.Record) error
+}
+
+// Options configures the HTTP handler.
+type Options struct {
+	Spool Appender
+	// Gatherer serves /metrics.
+	Gatherer prometheus.Gatherer
+	// Token, when not empty, is required as "Authorization: Bearer <token>" on
+	// every route but /healthz.
+	Token string
+	// MaxRecordBytes caps one hook payload (POST /v1/hooks body, or one line of
+	// POST /v1/events); default spool.DefaultMaxRecordBytes.
+	MaxRecordBytes int
+	// MaxBatchBytes caps a POST /v1/events body; default 64 MiB.
+	MaxBatchBytes int64
+	// AllowedHosts, when not empty, are the only Host header values accepted
+	// (with or without port). The app sets it to the loopback names when the
+	// daemon listens on loopback, which defeats DNS rebinding.
+	AllowedHosts []string
+	// Ready reports whether the daemon is ready to serve (spool readable,
+	// checkpoint fresh); nil means always ready.
+	Ready  func() error
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Extra routes mounted as they are (the app adds the query API here).
+	Extra map[string]http.Handler
+}
+
+// Server is the daemon's HTTP handler with its own request counters.
+type Server struct {
+	opts     Options
+	mux      *http.ServeMux
+	ingested atomic.Uint64
+	rejected *prometheus.CounterVec
+	requests *prometheus.CounterVec
+}
+
+// Ingest rejection reasons, the label values of
+// claude_hooks_http_ingest_rejected_total.
+const (
+	ReasonTooLarge    = "too_large"
+	ReasonInvalidJSON = "invalid_json"
+	ReasonEmpty       = "empty"
+	ReasonSpool       = "spool_error"
+	ReasonAuth        = "unauthorized"
+	ReasonHost        = "forbidden_host"
+	ReasonMethod      = "bad_method"
+)
+
+// New builds the handler. Its own counters are registered on reg.
+func New(opts Options, reg prometheus.Registerer) (*Server, error) {
+	if opts.Spool == nil {
+		return nil, errors.New("server: no spool writer")
+	}
+	if opts.MaxRecordBytes <= 0 {
+		opts.MaxRecordBytes = spool.DefaultMaxRecordBytes
+	}
+	if opts.MaxBatchBytes <= 0 {
+		opts.MaxBatchBytes = 64 << 20
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		opts: opts,
+		mux:  http.NewServeMux(),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "claude_hooks",
+			Name:      "http_ingest_rejected_total",
+			Help:      "HTTP ingest requests refused, by reason; a refused request appended nothing.",
+		}, []string{"reason"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "claude_hooks",
+			Name:      "http_ingest_records_total",
+			Help:      "Hook payloads appended to the spool through HTTP ingest, by route.",
+		}, []string{"route"}),
+	}
+	for _, r := range []string{ReasonTooLarge, ReasonInvalidJSON, ReasonEmpty, ReasonSpool, ReasonAuth, ReasonHost, ReasonMethod} {
+		s.rejected.WithLabelValues(r)
+	}
+	for _, r := range []string{"/v1/hooks", "/v1/events"} {
+		s.requests.WithLabelValues(r)
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{s.rejected, s.requests} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("register http metrics: %w", err)
+			}
+		}
+	}
+	s.mux.HandleFunc("POST /v1/hooks", s.handleHook)
+	s.mux.HandleFunc("POST /v1/events", s.handleEvents)
+	s.mux.HandleFunc("/v1/hooks", s.methodNotAllowed)
+	s.mux.HandleFunc("/v1/events", s.methodNotAllowed)
+	if opts.Gatherer != nil {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{
+			EnableOpenMetrics: true,
+			ErrorLog:          slogAdapter{opts.Logger},
+		}))
+	}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	for pattern, h := range opts.Extra {
+		s.mux.Handle(pattern, h)
+	}
+	return s, nil
+}
+
+// ServeHTTP applies the Host check and auth, then routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.hostAllowed(r.Host) {
+		s.rejected.WithLabelValues(ReasonHost).Inc()
+		httpError(w, http.StatusForbidden, fmt.Sprintf("host %q is not allowed: the daemon answers only to its loopback names", r.Host))
+		return
+	}
+	if s.opts.Token != "" && r.URL.Path != "/healthz" && !s.authorized(r) {
+		s.rejected.WithLabelValues(ReasonAuth).Inc()
+		w.Header().Set("WWW-Authenticate", `Bearer realm="claude-hooks-exporter"`)
+		httpError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) hostAllowed(host string) bool {
+	if len(s.opts.AllowedHosts) == 0 {
+		return true
+	}
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	for _, a := range s.opts.AllowedHosts {
+		if strings.EqualFold(a, h) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.opts.Token)) == 1
+}
+
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	s.rejected.WithLabelValues(ReasonMethod).Inc()
+	w.Header().Set("Allow", http.MethodPost)
+	httpError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed here: use POST")
+}
+
+// handleHook appends one hook payload, what a Claude Code "type": "http" hook sends.
+func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
+	received := s.opts.Now()
+	body, err := readCapped(r.Body, int64(s.opts.MaxRecordBytes))
+	if err != nil {
+		s.refuse(w, err)
+		return
+	}
+	rec, reason, msg := s.capture(body, received)
+	if reason != "" {
+		s.rejected.WithLabelValues(reason).Inc()
+		httpError(w, http.StatusBadRequest, msg)
+		return
+	}
+	if err := s.opts.Spool.Append(rec); err != nil {
+		s.spoolFailed(w, err)
+		return
+	}
+	s.requests.WithLabelValues("/v1/hooks").Inc()
+	// An empty 2xx body tells Claude Code the hook succeeded and asks for nothing.
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleEvents appends a batch, one JSON document a line. The batch is all or
+// nothing: one bad line refuses the whole request, naming the line.
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	received := s.opts.Now()
+	body, err := readCapped(r.Body, s.opts.MaxBatchBytes)
+	if err != nil {
+		s.refuse(w, err)
+		return
+	}
+	var recs []spool.Record
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(nil, len(body)+1)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		if len(b) > s.opts.MaxRecordBytes {
+			s.rejected.WithLabelValues(ReasonTooLarge).Inc()
+			httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("line %d: payload of %d bytes exceeds the %d byte limit", line, len(b), s.opts.MaxRecordBytes))
+			return
+		}
+		rec, reason, msg := s.capture(b, received)
+		if reason != "" {
+			s.rejected.WithLabelValues(reason).Inc()
+			httpError(w, http.StatusBadRequest, fmt.Sprintf("line %d: %s", line, msg))
+			return
+		}
+		recs = append(recs, rec)
+	}
+	if len(recs) == 0 {
+		s.rejected.WithLabelValues(ReasonEmpty).Inc()
+		httpError(w, http.StatusBadRequest, "empty batch: send one JSON document a line")
+		return
+	}
+	if err := s.opts.Spool.Append(recs...); err != nil {
+		s.spoolFailed(w, err)
+		return
+	}
+	s.requests.WithLabelValues("/v1/events").Add(float64(len(recs)))
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, "{\"accepted\":%d}\n", len(recs))
+}
+
+func (s *Server) capture(body []byte, received time.Time) (spool.Record, string, string) {
+	rec := spool.Capture(body, received, "http", s.opts.MaxRecordBytes)
+	switch rec.Bad {
+	case "":
+		if len(rec.Payload) == 0 || rec.Payload[0] != '{' {
+			return rec, ReasonInvalidJSON, "payload is not a JSON object"
+		}
+		return rec, "", ""
+	case "empty":
+		return rec, ReasonEmpty, "empty payload: send the hook's JSON object"
+	case "oversized":
+		return rec, ReasonTooLarge, fmt.Sprintf("payload exceeds the %d byte limit", s.opts.MaxRecordBytes)
+	default:
+		return rec, ReasonInvalidJSON, "payload is not valid JSON"
+	}
+}
+
+var errTooLarge = errors.New("request body too large")
+
+func (s *Server) refuse(w http.ResponseWriter, err error) {
+	if errors.Is(err, errTooLarge) {
+		s.rejected.WithLabelValues(ReasonTooLarge).Inc()
+		httpError(w, http.StatusRequestEntityTooLarge, err.Error())
+		return
+	}
+	httpError(w, http.StatusBadRequest, "read request body: "+err.Error())
+}
+
+func (s *Server) spoolFailed(w http.ResponseWriter, err error) {
+	s.rejected.WithLabelValues(ReasonSpool).Inc()
+	s.opts.Logger.Error("append to spool", "err", err)
+	httpError(w, http.StatusServiceUnavailable, "the spool could not take the event; retry later")
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
+	if s.opts.Ready != nil {
+		if err := s.opts.Ready(); err != nil {
+			httpError(w, http.StatusServiceUnavailable, "not ready: "+err.Error())
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, "ready\n")
+}
+
+// readCapped reads the whole body, or fails with errTooLarge past limit bytes.
+func readCapped(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w: the limit is %d bytes", errTooLarge, limit)
+	}
+	return b, nil
+}
+
+func httpError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	b, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{msg})
+	w.Write(append(b, '\n'))
+}
+
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Println(v ...any) { a.l.Error("serve metrics", "err", fmt.Sprint(v...)) }

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what `make test` needs and a fresh Debian machine lacks:
+# Prometheus with promtool (Debian package) and Jaeger v2 (built from the Go
+# module proxy into a cache outside the product module, see scripts/jaeger.sh).
+set -euo pipefail
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "test-deps: prometheus/promtool missing and not root: install the Debian package prometheus" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends prometheus
+fi
+"$(dirname "$0")/jaeger.sh" >/dev/null
