@@ -1,0 +1,11 @@
+// Package legacy reads the raw log directory of the Python notifier this
+// project grew from (~/.claude/hooks/logs/raw_json/): one event per file,
+// named <UTC YYYY-MM-DD_HH-MM-SS-mmm>_<hook_event_name>_<session_id>.json and
+// holding the raw hook stdin, with a _pretty.json twin that is ignored. The
+// file name is the only record of when the event was captured.
+//
+// It finds and names those files (Scan, ParseName), derives stable record ids
+// from the names (ID) and draws the import's progress (Progress). Turning the
+// files into spool records is the importer's job (internal/app, through
+// internal/spool); this package must not write anything.
+package legacy
