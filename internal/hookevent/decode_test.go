@@ -180,17 +180,21 @@ func TestSplitMCP(t *testing.T) {
 	}
 }
 
-func TestDecode(t *testing.T) {
+// decodeTest is one edge case: a payload and its Event, or the error it must give.
+type decodeTest struct {
+	name    string
+	payload string
+	want    Event
+	wantErr error
+}
+
+// decodeTests are the edge cases of TestDecode; the small ones also seed FuzzDecode.
+func decodeTests() []decodeTest {
 	// encoding/json's depth limit is 10000 containers, the payload's own
 	// object and tool_input included.
 	deepArray := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
 	deepObject := func(n int) string { return strings.Repeat(`{"a":`, n) + "1" + strings.Repeat("}", n) }
-	tests := []struct {
-		name    string
-		payload string
-		want    Event
-		wantErr error
-	}{
+	return []decodeTest{
 		{
 			name: "pretty printed with newlines",
 			payload: "{\n  \"session_id\": \"s1\",\n  \"hook_event_name\": \"PostToolUse\",\n" +
@@ -490,7 +494,10 @@ func TestDecode(t *testing.T) {
 		{name: "tool_response too deep", payload: `{"hook_event_name":"Stop","tool_response":` + deepObject(10000) + `}`, wantErr: ErrSyntax},
 		{name: "far too deep", payload: `{"hook_event_name":"Stop","x":` + deepArray(1_000_000) + `}`, wantErr: ErrSyntax},
 	}
-	for _, tt := range tests {
+}
+
+func TestDecode(t *testing.T) {
+	for _, tt := range decodeTests() {
 		t.Run(tt.name, func(t *testing.T) {
 			payload := []byte(tt.payload)
 			got, err := Decode(payload)
@@ -630,8 +637,14 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(pretty.Bytes())
 	}
+	for _, tt := range decodeTests() {
+		if len(tt.payload) < 4096 {
+			f.Add([]byte(tt.payload))
+		}
+	}
 	for _, s := range []string{
-		``, `{}`, `[]`, `null`, `{"hook_event_name":"Stop"}`,
+		`{"hook_event_name":"PreToolUse","tool_input":{"command":"a","command":null},"tool_name":"Bash"}`,
+		`{"hook_event_name":"PostToolUse","duration_ms":-0.0e-0,"duration_ms":123456789012345678}`,
 		`{"hook_event_name":"PostToolUseFailure","error":{"a":[1, 2]},"is_interrupt":true,"duration_ms":1.5e2}`,
 		`{"hook\u005fevent_name":"Permission\u0044enied","reason":"\ud83d\ude00\ud800"}`,
 		"{\"hook_event_name\":\"X\",\"prompt\":\"\xff\xfe\"}",

@@ -42,13 +42,14 @@ type Event struct {
 	// DurationMS is the payload's duration_ms; HasDuration tells whether it was present.
 	DurationMS  float64 `json:"duration_ms,omitempty"`
 	HasDuration bool    `json:"has_duration,omitempty"`
-	// Error is PostToolUseFailure's or StopFailure's error (a string), or PermissionDenied's reason.
+	// Error is PostToolUseFailure's or StopFailure's error, or PermissionDenied's reason.
+	// An error that is not a JSON string is kept as its compact JSON text.
 	Error            string `json:"error,omitempty"`
 	NotificationType string `json:"notification_type,omitempty"`
 	Message          string `json:"message,omitempty"` // Notification/Elicitation message, title not included
 	Model            string `json:"model,omitempty"`   // SessionStart model
 	Source           string `json:"source,omitempty"`  // SessionStart/ConfigChange/DirectoryAdded source
-	Reason           string `json:"reason,omitempty"`  // SessionEnd reason
+	Reason           string `json:"reason,omitempty"`  // SessionEnd reason (PermissionDenied's goes to Error)
 	Trigger          string `json:"trigger,omitempty"` // Setup/PreCompact/PostCompact trigger
 	CWD              string `json:"cwd,omitempty"`
 	PermissionMode   string `json:"permission_mode,omitempty"`
@@ -64,6 +65,6 @@ type Event struct {
 	// ToolInput and ToolResponse alias the raw payload's tool_input and tool_response values.
 	ToolInput    []byte `json:"-"`
 	ToolResponse []byte `json:"-"`
-	// Raw is the payload as captured (compact JSON).
+	// Raw is the payload given to Decode (compact JSON when it comes from the spool).
 	Raw []byte `json:"-"`
 }
