@@ -147,6 +147,15 @@ func newOTLPExporter(ctx context.Context, e endpoint) (sdktrace.SpanExporter, er
 	return exp, nil
 }
 
+// redactEndpoint drops a password from an endpoint URL before it is logged.
+func redactEndpoint(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}
+
 // httpTracesPath follows the OTLP exporter specification: a base URL
 // (OTEL_EXPORTER_OTLP_ENDPOINT) gets /v1/traces appended; a traces URL is used as
 // it is. A flag URL without a path is taken as a base URL too, because nobody means

@@ -127,7 +127,7 @@ func New(ctx context.Context, opts Options) (*Sink, error) {
 		if next, err = newOTLPExporter(ctx, ep); err != nil {
 			return nil, fmt.Errorf("configure trace export: %w", err)
 		}
-		log.Debug("trace export configured", "protocol", ep.protocol, "endpoint", ep.raw)
+		log.Debug("trace export configured", "protocol", ep.protocol, "endpoint", redactEndpoint(ep.raw))
 	}
 
 	res, err := newResource(opts.Version, env)

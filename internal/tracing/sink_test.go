@@ -695,3 +695,16 @@ func TestDeadBackend(t *testing.T) {
 		})
 	}
 }
+
+func TestRedactEndpoint(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"collector:4317", "collector:4317"},
+		{"https://collector:4318/v1/traces", "https://collector:4318/v1/traces"},
+		{"https://user:hunter2@collector:4318", "https://user:xxxxx@collector:4318"},
+	}
+	for _, tt := range tests {
+		if got := redactEndpoint(tt.in); got != tt.want {
+			t.Errorf("redactEndpoint(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
