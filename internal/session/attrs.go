@@ -1,0 +1,222 @@
+package session
+
+import (
+	"time"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/hookevent"
+)
+
+// Attribute keys. GenAI keys follow the OpenTelemetry GenAI semantic
+// conventions; claude_code.* keys are ours; session.id and prompt.id are the
+// names Claude Code's own telemetry uses, so spans join with it.
+const (
+	AttrSessionID        = "session.id"
+	AttrPromptID         = "prompt.id"
+	AttrConversationID   = "gen_ai.conversation.id"
+	AttrOperationName    = "gen_ai.operation.name"
+	AttrProviderName     = "gen_ai.provider.name"
+	AttrAgentName        = "gen_ai.agent.name"
+	AttrAgentID          = "gen_ai.agent.id"
+	AttrRequestModel     = "gen_ai.request.model"
+	AttrToolName         = "gen_ai.tool.name"
+	AttrToolCallID       = "gen_ai.tool.call.id"
+	AttrToolType         = "gen_ai.tool.type"
+	AttrToolArguments    = "gen_ai.tool.call.arguments" // captured content only
+	AttrToolResult       = "gen_ai.tool.call.result"    // captured content only
+	AttrFilePath         = "file.path"
+	AttrMCPServer        = "claude_code.mcp.server"
+	AttrCommandName      = "claude_code.command.name" // a Bash command's program, e.g. "npm"
+	AttrCommandSize      = "claude_code.command.size"
+	AttrCommand          = "claude_code.command" // captured content only
+	AttrToolInputSize    = "claude_code.tool.input.size"
+	AttrToolOutputSize   = "claude_code.tool.output.size"
+	AttrToolErrorSize    = "claude_code.tool.error.size"
+	AttrToolError        = "claude_code.tool.error" // captured content only
+	AttrPromptSize       = "claude_code.prompt.size"
+	AttrPrompt           = "claude_code.prompt" // captured content only
+	AttrSessionSource    = "claude_code.session.source"
+	AttrSessionEnd       = "claude_code.session.end_reason"
+	AttrSessionGen       = "claude_code.session.generation"
+	AttrCWD              = "claude_code.cwd"
+	AttrPermissionMode   = "claude_code.permission_mode"
+	AttrTurns            = "claude_code.turns"
+	AttrToolCalls        = "claude_code.tool_calls"
+	AttrPermissionSource = "claude_code.permission.source"
+	AttrCompactTrigger   = "claude_code.compaction.trigger"
+)
+
+// Fixed attribute values.
+const (
+	providerAnthropic = "anthropic"
+	agentClaudeCode   = "claude-code"
+	opInvokeAgent     = "invoke_agent"
+	opExecuteTool     = "execute_tool"
+)
+
+// emit appends a closed span; an end before the start (receive times of
+// different writers can step back) becomes a zero-length span.
+func (t *Tracker) emit(s *sessionState, kind Kind, key, parent, name string, start, end time.Time, outcome, errType string, attrs []Attr) {
+	if end.Before(start) {
+		end = start
+	}
+	t.out = append(t.out, Span{
+		Kind: kind, SessionID: s.ID, Key: key, ParentKey: parent, Name: name,
+		Start: start, End: end, Outcome: outcome, ErrorType: errType, Attrs: attrs,
+	})
+}
+
+// common appends the attributes every span but the root carries.
+func common(attrs []Attr, s *sessionState, promptID string) []Attr {
+	attrs = append(attrs, Attr{AttrSessionID, s.ID}, Attr{AttrConversationID, s.ID})
+	if promptID != "" {
+		attrs = append(attrs, Attr{AttrPromptID, promptID})
+	}
+	return attrs
+}
+
+func (t *Tracker) sessionAttrs(s *sessionState, reason string) []Attr {
+	attrs := make([]Attr, 0, 13)
+	attrs = append(attrs,
+		Attr{AttrOperationName, opInvokeAgent},
+		Attr{AttrProviderName, providerAnthropic},
+		Attr{AttrAgentName, agentClaudeCode},
+		Attr{AttrConversationID, s.ID},
+		Attr{AttrSessionID, s.ID},
+	)
+	if s.Model != "" {
+		attrs = append(attrs, Attr{AttrRequestModel, s.Model})
+	}
+	attrs = append(attrs, Attr{AttrSessionSource, s.Source}, Attr{AttrSessionEnd, reason})
+	if s.Gen > 1 {
+		attrs = append(attrs, Attr{AttrSessionGen, int64(s.Gen)})
+	}
+	if s.CWD != "" {
+		attrs = append(attrs, Attr{AttrCWD, s.CWD})
+	}
+	if s.PermissionMode != "" {
+		attrs = append(attrs, Attr{AttrPermissionMode, s.PermissionMode})
+	}
+	return append(attrs, Attr{AttrTurns, int64(s.Turns)}, Attr{AttrToolCalls, int64(s.ToolCalls)})
+}
+
+func (t *Tracker) turnAttrs(s *sessionState, tu *turnState) []Attr {
+	attrs := common(make([]Attr, 0, 5), s, tu.PromptID)
+	if tu.PromptSize >= 0 {
+		attrs = append(attrs, Attr{AttrPromptSize, int64(tu.PromptSize)})
+	}
+	if tu.Prompt != "" {
+		attrs = append(attrs, Attr{AttrPrompt, tu.Prompt})
+	}
+	return attrs
+}
+
+// emitCall emits a tool call span; ev is the event that ended it, nil when the
+// call was closed for it (session end, expiry, eviction).
+func (t *Tracker) emitCall(s *sessionState, c *callState, ev *hookevent.Event, start, end time.Time, outcome, errType string) {
+	tool := c.Tool
+	if ev != nil && ev.ToolName != "" {
+		tool = ev.ToolName
+	}
+	name := opExecuteTool
+	if tool != "" {
+		name += " " + tool
+	}
+	toolType := "function"
+	if isMCP(tool) {
+		toolType = "extension"
+	}
+	attrs := make([]Attr, 0, 16)
+	attrs = append(attrs, Attr{AttrOperationName, opExecuteTool}, Attr{AttrToolName, tool}, Attr{AttrToolType, toolType})
+	if c.ID != "" {
+		attrs = append(attrs, Attr{AttrToolCallID, c.ID})
+	}
+	attrs = common(attrs, s, c.PromptID)
+	if c.AgentID != "" {
+		attrs = append(attrs, Attr{AttrAgentID, c.AgentID})
+	}
+	if c.MCPServer != "" {
+		attrs = append(attrs, Attr{AttrMCPServer, c.MCPServer})
+	}
+	if c.FilePath != "" {
+		attrs = append(attrs, Attr{AttrFilePath, c.FilePath})
+	}
+	if c.CmdName != "" {
+		attrs = append(attrs, Attr{AttrCommandName, c.CmdName}, Attr{AttrCommandSize, int64(c.CmdSize)})
+	}
+	if c.InputSize > 0 {
+		attrs = append(attrs, Attr{AttrToolInputSize, int64(c.InputSize)})
+	}
+	if ev != nil && len(ev.ToolResponse) > 0 {
+		attrs = append(attrs, Attr{AttrToolOutputSize, int64(len(ev.ToolResponse))})
+	}
+	if ev != nil && ev.Error != "" {
+		attrs = append(attrs, Attr{AttrToolErrorSize, int64(len(ev.Error))})
+	}
+	if t.opts.CaptureContent {
+		if c.Command != "" {
+			attrs = append(attrs, Attr{AttrCommand, c.Command})
+		}
+		if c.Input != "" {
+			attrs = append(attrs, Attr{AttrToolArguments, c.Input})
+		}
+		if ev != nil && len(ev.ToolResponse) > 0 {
+			attrs = append(attrs, Attr{AttrToolResult, t.capture(string(ev.ToolResponse))})
+		}
+		if ev != nil && ev.Error != "" {
+			attrs = append(attrs, Attr{AttrToolError, t.capture(ev.Error)})
+		}
+	}
+	t.emit(s, KindTool, c.Key, c.Parent, name, start, end, outcome, errType, attrs)
+}
+
+func (t *Tracker) emitWait(s *sessionState, w *waitState, tool string, end time.Time, outcome, errType string) {
+	name := "permission_wait"
+	if tool != "" {
+		name += " " + tool
+	}
+	source := "notification"
+	switch {
+	case w.Request && w.Notified:
+		source = "request+notification"
+	case w.Request:
+		source = "request"
+	}
+	attrs := make([]Attr, 0, 7)
+	if tool != "" {
+		attrs = append(attrs, Attr{AttrToolName, tool})
+	}
+	attrs = common(attrs, s, w.PromptID)
+	if w.AgentID != "" {
+		attrs = append(attrs, Attr{AttrAgentID, w.AgentID})
+	}
+	attrs = append(attrs, Attr{AttrPermissionSource, source})
+	t.emit(s, KindPermission, w.Key, w.Parent, name, w.Start, end, outcome, errType, attrs)
+}
+
+func (t *Tracker) emitAgent(s *sessionState, a *agentState, end time.Time, outcome, errType string) {
+	name := opInvokeAgent
+	if a.Type != "" {
+		name += " " + a.Type
+	}
+	attrs := make([]Attr, 0, 8)
+	attrs = append(attrs, Attr{AttrOperationName, opInvokeAgent}, Attr{AttrProviderName, providerAnthropic})
+	if a.Type != "" {
+		attrs = append(attrs, Attr{AttrAgentName, a.Type})
+	}
+	attrs = append(attrs, Attr{AttrAgentID, a.ID})
+	attrs = common(attrs, s, a.PromptID)
+	t.emit(s, KindSubagent, s.key("agent:"+a.ID), a.Parent, name, a.Start, end, outcome, errType, attrs)
+}
+
+func (t *Tracker) emitCompaction(s *sessionState, c *compactState, end time.Time, outcome, errType string) {
+	name := "compaction"
+	if c.Trigger != "" {
+		name += " " + c.Trigger
+	}
+	attrs := make([]Attr, 0, 4)
+	if c.Trigger != "" {
+		attrs = append(attrs, Attr{AttrCompactTrigger, c.Trigger})
+	}
+	attrs = common(attrs, s, c.PromptID)
+	t.emit(s, KindCompaction, c.Key, c.Parent, name, c.Start, end, outcome, errType, attrs)
+}

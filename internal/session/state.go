@@ -1,0 +1,237 @@
+package session
+
+import (
+	"time"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/histo"
+)
+
+// stateVersion changes whenever the meaning of the serialised state changes;
+// UnmarshalState refuses any other version.
+const stateVersion = 1
+
+// state is everything the tracker knows, serialised whole by MarshalState.
+type state struct {
+	Version int `json:"v"`
+	// Sessions are the open sessions by session id.
+	Sessions map[string]*sessionState `json:"sessions"`
+	// Ended remembers recently ended or expired sessions, so a late event is
+	// recognised and a resumed session gets a new generation.
+	Ended map[string]*tombstone `json:"ended"`
+	// Watermark is the latest receive time applied; NextPrune is when (in event
+	// time) ended sessions are next pruned. Both keep pruning a function of the log.
+	Watermark time.Time `json:"watermark"`
+	NextPrune time.Time `json:"next_prune"`
+	// Tools and AgentTypes are the capped, data-derived label values admitted so
+	// far, in admission order (first come, first served; stable across restarts).
+	Tools      []string `json:"tools"`
+	AgentTypes []string `json:"agent_types"`
+	Metrics    Metrics  `json:"metrics"`
+}
+
+// Metrics are the tracker's counters and histograms, by label value. They are
+// part of the serialised state; the metrics collector reads them through Read.
+type Metrics struct {
+	Events             map[string]uint64           `json:"events"`
+	SessionsStarted    map[string]uint64           `json:"sessions_started"`
+	SessionsEnded      map[string]uint64           `json:"sessions_ended"`
+	Turns              map[string]uint64           `json:"turns"`
+	TurnDuration       *histo.Histogram            `json:"turn_duration"`
+	ToolCalls          map[string]*ToolCounts      `json:"tool_calls"`
+	ToolDuration       map[string]*histo.Histogram `json:"tool_duration"`
+	PermissionRequests map[string]uint64           `json:"permission_requests"`
+	PermissionWait     map[string]*histo.Histogram `json:"permission_wait"`
+	Subagents          map[string]uint64           `json:"subagents"`
+	SubagentDuration   map[string]*histo.Histogram `json:"subagent_duration"`
+	Compactions        map[string]uint64           `json:"compactions"`
+	Notifications      map[string]uint64           `json:"notifications"`
+	StopFailures       map[string]uint64           `json:"stop_failures"`
+	LateEvents         uint64                      `json:"late_events"`
+	Overflow           map[string]uint64           `json:"overflow"`
+}
+
+// ToolCounts are the ended tool calls of one tool label, by outcome.
+type ToolCounts struct {
+	Success     uint64 `json:"success"`
+	Failure     uint64 `json:"failure"`
+	Interrupted uint64 `json:"interrupted"`
+	Denied      uint64 `json:"denied"`
+}
+
+// DurationBuckets are the classic buckets of every tracker histogram, in seconds.
+var DurationBuckets = histo.AgentBuckets
+
+func newMetrics() Metrics {
+	return Metrics{
+		Events:             map[string]uint64{},
+		SessionsStarted:    map[string]uint64{},
+		SessionsEnded:      map[string]uint64{},
+		Turns:              map[string]uint64{},
+		TurnDuration:       histo.New(DurationBuckets),
+		ToolCalls:          map[string]*ToolCounts{},
+		ToolDuration:       map[string]*histo.Histogram{},
+		PermissionRequests: map[string]uint64{},
+		PermissionWait:     map[string]*histo.Histogram{},
+		Subagents:          map[string]uint64{},
+		SubagentDuration:   map[string]*histo.Histogram{},
+		Compactions:        map[string]uint64{},
+		Notifications:      map[string]uint64{},
+		StopFailures:       map[string]uint64{},
+		Overflow:           map[string]uint64{},
+	}
+}
+
+// fill replaces nil maps and histograms, e.g. after decoding an older or
+// partial state.
+func (m *Metrics) fill() {
+	n := newMetrics()
+	fillMap(&m.Events, n.Events)
+	fillMap(&m.SessionsStarted, n.SessionsStarted)
+	fillMap(&m.SessionsEnded, n.SessionsEnded)
+	fillMap(&m.Turns, n.Turns)
+	fillMap(&m.ToolCalls, n.ToolCalls)
+	fillMap(&m.ToolDuration, n.ToolDuration)
+	fillMap(&m.PermissionRequests, n.PermissionRequests)
+	fillMap(&m.PermissionWait, n.PermissionWait)
+	fillMap(&m.Subagents, n.Subagents)
+	fillMap(&m.SubagentDuration, n.SubagentDuration)
+	fillMap(&m.Compactions, n.Compactions)
+	fillMap(&m.Notifications, n.Notifications)
+	fillMap(&m.StopFailures, n.StopFailures)
+	fillMap(&m.Overflow, n.Overflow)
+	if m.TurnDuration == nil {
+		m.TurnDuration = n.TurnDuration
+	}
+}
+
+func fillMap[M ~map[K]V, K comparable, V any](p *M, empty M) {
+	if *p == nil {
+		*p = empty
+	}
+}
+
+// observe adds v seconds to the histogram of label in hs, creating it.
+func observe(hs map[string]*histo.Histogram, label string, v float64) {
+	h := hs[label]
+	if h == nil {
+		h = histo.New(DurationBuckets)
+		hs[label] = h
+	}
+	h.Observe(v)
+}
+
+// sessionState is one open session (one generation of a session id).
+type sessionState struct {
+	ID string `json:"id"`
+	// Gen counts the openings of this session id: 1 for the first, more after a
+	// resume or activity after expiry. It makes the root key unique.
+	Gen      int       `json:"gen"`
+	Start    time.Time `json:"start"`
+	LastSeen time.Time `json:"last_seen"`
+
+	Source         string `json:"source,omitempty"`
+	Model          string `json:"model,omitempty"`
+	CWD            string `json:"cwd,omitempty"`
+	PermissionMode string `json:"permission_mode,omitempty"`
+
+	// Ordinals for keys of things without payload ids; they continue across
+	// generations so keys never repeat within a session id.
+	Seq ordinals `json:"seq"`
+	// Turns and ToolCalls count this generation's turns and ended tool calls.
+	Turns     int `json:"turns,omitempty"`
+	ToolCalls int `json:"tool_calls,omitempty"`
+
+	Turn  *turnState    `json:"turn,omitempty"`
+	Calls []*callState  `json:"calls,omitempty"`
+	Waits []*waitState  `json:"waits,omitempty"`
+	Agent []*agentState `json:"agents,omitempty"`
+	// Compact is the compaction in progress, if any.
+	Compact *compactState `json:"compact,omitempty"`
+	// LateNotices counts waits opened by PermissionRequest that ended before
+	// their permission_prompt notification arrived; that many notifications
+	// open no new wait.
+	LateNotices int `json:"late_notices,omitempty"`
+	// ElicitSince is when an MCP elicitation started waiting for the user (zero: none).
+	ElicitSince time.Time `json:"elicit_since,omitzero"`
+
+	// RecentPrompts are the prompt ids of the last closed turns, RecentAgents the
+	// ids of the last stopped subagents: their stragglers reopen nothing.
+	RecentPrompts []string `json:"recent_prompts,omitempty"`
+	RecentAgents  []string `json:"recent_agents,omitempty"`
+}
+
+// ordinals number spans that have no payload id.
+type ordinals struct {
+	Turn    int `json:"turn,omitempty"`
+	Call    int `json:"call,omitempty"`
+	Wait    int `json:"wait,omitempty"`
+	Compact int `json:"compact,omitempty"`
+}
+
+type turnState struct {
+	Key      string    `json:"key"`
+	PromptID string    `json:"prompt_id,omitempty"`
+	Start    time.Time `json:"start"`
+	LastSeen time.Time `json:"last_seen"`
+	// PromptSize is the prompt's size in bytes, -1 when no UserPromptSubmit was seen.
+	PromptSize int    `json:"prompt_size"`
+	Prompt     string `json:"prompt,omitempty"` // captured content only
+}
+
+type callState struct {
+	Key       string    `json:"key"`
+	ID        string    `json:"id,omitempty"` // tool_use_id
+	Tool      string    `json:"tool"`
+	AgentID   string    `json:"agent_id,omitempty"`
+	PromptID  string    `json:"prompt_id,omitempty"`
+	Parent    string    `json:"parent"`
+	Start     time.Time `json:"start"`
+	MCPServer string    `json:"mcp_server,omitempty"`
+	FilePath  string    `json:"file_path,omitempty"`
+	CmdName   string    `json:"cmd_name,omitempty"`
+	CmdSize   int       `json:"cmd_size,omitempty"`
+	InputSize int       `json:"input_size,omitempty"`
+	Command   string    `json:"command,omitempty"` // captured content only
+	Input     string    `json:"input,omitempty"`   // captured content only
+}
+
+type waitState struct {
+	Key      string    `json:"key"`
+	Tool     string    `json:"tool,omitempty"` // "" when only a notification announced it
+	AgentID  string    `json:"agent_id,omitempty"`
+	PromptID string    `json:"prompt_id,omitempty"`
+	Parent   string    `json:"parent"`
+	Start    time.Time `json:"start"`
+	// Request and Notified tell which events announced the wait: PermissionRequest,
+	// Notification permission_prompt, or both (the same wait, announced twice).
+	Request  bool `json:"request,omitempty"`
+	Notified bool `json:"notified,omitempty"`
+	// Counted is set once the wait was counted in permission_requests_total.
+	Counted bool `json:"counted,omitempty"`
+}
+
+type agentState struct {
+	ID       string    `json:"id"`
+	Type     string    `json:"type,omitempty"`
+	PromptID string    `json:"prompt_id,omitempty"`
+	Parent   string    `json:"parent"`
+	Start    time.Time `json:"start"`
+}
+
+type compactState struct {
+	Key      string    `json:"key"`
+	Trigger  string    `json:"trigger,omitempty"`
+	PromptID string    `json:"prompt_id,omitempty"`
+	Parent   string    `json:"parent"`
+	Start    time.Time `json:"start"`
+}
+
+// tombstone remembers an ended session id.
+type tombstone struct {
+	Gen    int       `json:"gen"`
+	Closed time.Time `json:"closed"`
+	// Expired is true when the session was closed for idleness or eviction, false
+	// after an explicit SessionEnd.
+	Expired bool     `json:"expired,omitempty"`
+	Seq     ordinals `json:"seq"`
+}
