@@ -15,8 +15,9 @@ import (
 const execsPerIteration = 200
 
 // BenchmarkHookExec measures the wall time of one hook call, from fork to
-// exit, with a 2 KB PostToolUse payload on stdin: /bin/true (the floor), a
-// Python script doing the same job (testdata/hook.py) and claude-hooks-hook.
+// exit, with a 2 KB PostToolUse payload on stdin: /bin/true (the floor), an
+// empty Go program (the Go runtime's floor, testdata/goempty), a Python script
+// doing the same job (testdata/hook.py) and claude-hooks-hook.
 // It reports the median and 99th percentile of the individual calls.
 //
 //	go test -run '^$' -bench HookExec -benchtime 1x ./cmd/hook
@@ -33,13 +34,17 @@ func BenchmarkHookExec(b *testing.B) {
 	cases := []struct {
 		name string
 		argv func(dir string) []string
-		// lines counts what one call leaves in dir, to check the work was done.
+		// lines counts the records the calls left in dir, to check the work
+		// was done; nil for the floors, which do nothing.
 		lines func(tb testing.TB, dir string) int
 	}{
 		{
-			name:  "true",
-			argv:  func(string) []string { return []string{"/bin/true"} },
-			lines: func(testing.TB, string) int { return 0 },
+			name: "true",
+			argv: func(string) []string { return []string{"/bin/true"} },
+		},
+		{
+			name: "go-empty",
+			argv: func(string) []string { return []string{goEmptyBin} },
 		},
 		{
 			name:  "python",
@@ -77,7 +82,7 @@ func BenchmarkHookExec(b *testing.B) {
 					}
 				}
 			}
-			if c.name != "true" {
+			if c.lines != nil {
 				if got := c.lines(b, dir); got != len(samples) {
 					b.Fatalf("%d calls left %d lines, want one each", len(samples), got)
 				}

@@ -19,8 +19,9 @@ import (
 	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
 )
 
-// hookBin is the claude-hooks-hook binary built once for all tests and benchmarks.
-var hookBin string
+// hookBin is the claude-hooks-hook binary built once for all tests and
+// benchmarks; goEmptyBin is an empty Go program, the benchmark's Go floor.
+var hookBin, goEmptyBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "claude-hooks-hook-test-")
@@ -29,10 +30,13 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	hookBin = filepath.Join(dir, "claude-hooks-hook")
-	if out, err := exec.Command("go", "build", "-o", hookBin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
+	goEmptyBin = filepath.Join(dir, "goempty")
+	for bin, pkg := range map[string]string{hookBin: ".", goEmptyBin: "./testdata/goempty"} {
+		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", pkg, err, out)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
