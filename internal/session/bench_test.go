@@ -100,9 +100,13 @@ func BenchmarkMarshalState(b *testing.B) {
 		tr.Apply(&stream[i])
 	}
 	b.ReportAllocs()
+	var size int
 	for b.Loop() {
-		if _, err := tr.MarshalState(); err != nil {
+		st, err := tr.MarshalState()
+		if err != nil {
 			b.Fatal(err)
 		}
+		size = len(st)
 	}
+	b.ReportMetric(float64(size), "state-bytes")
 }
