@@ -402,3 +402,24 @@ func TestConcurrentReads(t *testing.T) {
 		t.Errorf("tool calls: got %d, want 2000", got)
 	}
 }
+
+// TestDuplicateAndMixedIDs: a PreToolUse repeated with the same id opens one
+// call; a call with an id is not mistaken for a duplicate of an open call
+// without id.
+func TestDuplicateAndMixedIDs(t *testing.T) {
+	tr := New(Options{})
+	tr.Apply(&hookevent.Event{Name: "PreToolUse", SessionID: "s", ToolName: "Bash", Received: at(0)})
+	tr.Apply(&hookevent.Event{Name: "PreToolUse", SessionID: "s", ToolName: "Bash", ToolUseID: "x", Received: at(1)})
+	tr.Apply(&hookevent.Event{Name: "PreToolUse", SessionID: "s", ToolName: "Bash", ToolUseID: "x", Received: at(1)})
+	if got := len(tr.st.Sessions["s"].Calls); got != 2 {
+		t.Fatalf("open calls: got %d, want 2", got)
+	}
+	spans := tr.Apply(&hookevent.Event{Name: "PostToolUse", SessionID: "s", ToolName: "Bash", ToolUseID: "x", Received: at(2)})
+	if len(spans) != 1 || spans[0].Key != "tool:x" || !spans[0].Start.Equal(at(1)) {
+		t.Errorf("spans: %+v", spans)
+	}
+	spans = tr.Apply(&hookevent.Event{Name: "PostToolUse", SessionID: "s", ToolName: "Bash", Received: at(3)})
+	if len(spans) != 1 || spans[0].Key != "tool:1" || !spans[0].Start.Equal(at(0)) {
+		t.Errorf("FIFO spans: %+v", spans)
+	}
+}

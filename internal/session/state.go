@@ -32,22 +32,22 @@ type state struct {
 // Metrics are the tracker's counters and histograms, by label value. They are
 // part of the serialised state; the metrics collector reads them through Read.
 type Metrics struct {
-	Events             map[string]uint64           `json:"events"`
-	SessionsStarted    map[string]uint64           `json:"sessions_started"`
-	SessionsEnded      map[string]uint64           `json:"sessions_ended"`
-	Turns              map[string]uint64           `json:"turns"`
-	TurnDuration       *histo.Histogram            `json:"turn_duration"`
-	ToolCalls          map[string]*ToolCounts      `json:"tool_calls"`
-	ToolDuration       map[string]*histo.Histogram `json:"tool_duration"`
-	PermissionRequests map[string]uint64           `json:"permission_requests"`
-	PermissionWait     map[string]*histo.Histogram `json:"permission_wait"`
-	Subagents          map[string]uint64           `json:"subagents"`
-	SubagentDuration   map[string]*histo.Histogram `json:"subagent_duration"`
-	Compactions        map[string]uint64           `json:"compactions"`
-	Notifications      map[string]uint64           `json:"notifications"`
-	StopFailures       map[string]uint64           `json:"stop_failures"`
-	LateEvents         uint64                      `json:"late_events"`
-	Overflow           map[string]uint64           `json:"overflow"`
+	Events             map[string]uint64           `json:"events"`              // claude_hooks_events_total{event}
+	SessionsStarted    map[string]uint64           `json:"sessions_started"`    // claude_hooks_sessions_started_total{source}
+	SessionsEnded      map[string]uint64           `json:"sessions_ended"`      // claude_hooks_sessions_ended_total{reason}
+	Turns              map[string]uint64           `json:"turns"`               // claude_hooks_turns_total{outcome}
+	TurnDuration       *histo.Histogram            `json:"turn_duration"`       // claude_hooks_turn_duration_seconds
+	ToolCalls          map[string]*ToolCounts      `json:"tool_calls"`          // claude_hooks_tool_calls_total{tool,outcome}
+	ToolDuration       map[string]*histo.Histogram `json:"tool_duration"`       // claude_hooks_tool_duration_seconds{tool}
+	PermissionRequests map[string]uint64           `json:"permission_requests"` // claude_hooks_permission_requests_total{tool}
+	PermissionWait     map[string]*histo.Histogram `json:"permission_wait"`     // claude_hooks_permission_wait_seconds{tool}
+	Subagents          map[string]uint64           `json:"subagents"`           // claude_hooks_subagents_total{agent_type}
+	SubagentDuration   map[string]*histo.Histogram `json:"subagent_duration"`   // claude_hooks_subagent_duration_seconds{agent_type}
+	Compactions        map[string]uint64           `json:"compactions"`         // claude_hooks_compactions_total{trigger}
+	Notifications      map[string]uint64           `json:"notifications"`       // claude_hooks_notifications_total{notification_type}
+	StopFailures       map[string]uint64           `json:"stop_failures"`       // claude_hooks_stop_failures_total{error}
+	LateEvents         uint64                      `json:"late_events"`         // claude_hooks_late_events_total
+	Overflow           map[string]uint64           `json:"overflow"`            // claude_hooks_tracker_overflow_total{kind}
 }
 
 // ToolCounts are the ended tool calls of one tool label, by outcome.

@@ -569,7 +569,7 @@ func (t *Tracker) closeTurn(s *sessionState, outcome, errType string, end time.T
 // --- tool calls ---
 
 func (t *Tracker) toolStarted(s *sessionState, ev *hookevent.Event) {
-	if ev.ToolUseID != "" && s.callIndex(ev) >= 0 {
+	if ev.ToolUseID != "" && slices.ContainsFunc(s.Calls, func(c *callState) bool { return c.ID == ev.ToolUseID }) {
 		return // the same call announced twice (two identical handlers)
 	}
 	if len(s.Calls) >= t.opts.MaxOpenCalls {
