@@ -54,7 +54,7 @@ func scriptedSession() []session.Span {
 		},
 		{
 			Kind: session.KindTool, SessionID: fixtureSession, Key: "tool:toolu_02", ParentKey: turnKey,
-			Name: "execute_tool Bash", Start: at(1500), End: at(5200), Outcome: "failure", ErrorType: "exit_code",
+			Name: "execute_tool Bash", Start: at(4500), End: at(5200), Outcome: "failure", ErrorType: "exit_code",
 			Attrs: tool("Bash", "toolu_02",
 				session.Attr{Key: "claude_code.command.name", Value: "npm"},
 				session.Attr{Key: "claude_code.command.size", Value: int64(12)},
