@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/claudehooks/claude-hooks-exporter/internal/metrics"
 	"github.com/claudehooks/claude-hooks-exporter/internal/pipeline"
 	"github.com/claudehooks/claude-hooks-exporter/internal/server"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
@@ -51,6 +50,7 @@ type serveConfig struct {
 	otlpEndpoint string
 	otlpProtocol string
 	otlpInsecure bool
+	otlpHeaders  string
 }
 
 func serveFlags(env func(string) string) (*flag.FlagSet, *serveConfig) {
@@ -76,9 +76,26 @@ func serveFlags(env func(string) string) (*flag.FlagSet, *serveConfig) {
 	fs.BoolVar(&c.captureContent, "traces.capture-content", false, "put prompts, commands and tool output on spans (capped and redacted); off: only their sizes")
 	fs.IntVar(&c.contentMaxBytes, "traces.content-max-bytes", 2048, "cap on each captured content attribute")
 	fs.StringVar(&c.otlpEndpoint, "otlp.endpoint", "", "OTLP traces endpoint (default from OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT; none = no trace export)")
-	fs.StringVar(&c.otlpProtocol, "otlp.protocol", "", "OTLP protocol: grpc or http/protobuf (default from OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL, else grpc)")
+	fs.StringVar(&c.otlpProtocol, "otlp.protocol", "", "OTLP protocol: grpc or http/protobuf (default from OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL, else http/protobuf)")
 	fs.BoolVar(&c.otlpInsecure, "otlp.insecure", false, "use plain-text OTLP (default from OTEL_EXPORTER_OTLP_INSECURE)")
+	fs.StringVar(&c.otlpHeaders, "otlp.headers", "", "extra OTLP headers as key=value,key=value (default from OTEL_EXPORTER_OTLP_[TRACES_]HEADERS)")
 	return fs, c
+}
+
+// parseHeaders reads key=value,key=value.
+func parseHeaders(s string) (map[string]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	h := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("--otlp.headers: %q is not key=value", kv)
+		}
+		h[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return h, nil
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
@@ -160,7 +177,12 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		CaptureContent:  c.captureContent,
 		ContentMaxBytes: c.contentMaxBytes,
 	})
+	headers, err := parseHeaders(c.otlpHeaders)
+	if err != nil {
+		return err
+	}
 	traces, err := tracing.New(ctx, tracing.Options{
+		Headers:  headers,
 		Env:      env,
 		Endpoint: c.otlpEndpoint,
 		Protocol: c.otlpProtocol,
@@ -212,8 +234,14 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	if err := reg.Register(newCollector(tracker, pl, traces)); err != nil {
-		return fmt.Errorf("register metrics: %w", err)
+	cols, err := newCollectors(tracker, pl, traces)
+	if err != nil {
+		return err
+	}
+	for _, col := range cols {
+		if err := reg.Register(col); err != nil {
+			return fmt.Errorf("register metrics: %w", err)
+		}
 	}
 	var allowed []string
 	if loopback {
@@ -312,5 +340,3 @@ func readiness(spoolDir string, pl *pipeline.Pipeline, stale time.Duration) func
 		return err
 	}
 }
-
-var _ = metrics.Namespace
