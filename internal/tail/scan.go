@@ -1,0 +1,393 @@
+package tail
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// candidate is a file found by a scan whose identity has to be established.
+type candidate struct {
+	path string
+	info os.FileInfo
+	file *os.File // open for reading its head; nil once a reader took it
+	head []byte   // its first bytes, up to the fingerprint size
+}
+
+func (c *candidate) close() {
+	if c.file != nil {
+		_ = c.file.Close() // opened for reading only: nothing to flush
+		c.file = nil
+	}
+}
+
+// scan lists the directory and brings the readers up to date: which file each
+// one follows now, which files are new, truncated or gone. The caller holds t.mu.
+func (t *Tailer) scan() {
+	t.scans++
+	t.ensureWatch()
+	ents, err := os.ReadDir(t.dir)
+	if err != nil {
+		// A missing directory is waited for; any other error may pass. Either
+		// way nothing is forgotten: readers are matched again once it lists.
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.log.Warn("scan spool directory", "dir", t.dir, "err", err)
+		}
+		return
+	}
+
+	claimed := make(map[*reader]bool, len(t.readers))
+	byPath := make(map[string]*reader, len(t.readers))
+	for _, r := range t.readers {
+		if !r.gone {
+			byPath[r.path] = r
+		}
+	}
+	var seen []os.FileInfo
+	var deferred []*candidate
+
+	// Pass 1: the file a reader followed is still under the same name.
+	for _, e := range ents {
+		if !e.Type().IsRegular() || (t.match != nil && !t.match(e.Name())) {
+			continue
+		}
+		p := filepath.Join(t.dir, e.Name())
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue // removed since the listing
+		}
+		r := byPath[p]
+		if r != nil && claimed[r] {
+			r = nil
+		}
+		if r != nil && r.info != nil && unchanged(r.info, fi) {
+			seen = append(seen, fi)
+			claimed[r] = true
+			t.keepUnchanged(r, fi)
+			continue
+		}
+		c, err := t.open(p)
+		if err != nil {
+			t.log.Debug("open spool file", "path", p, "err", err)
+			continue
+		}
+		seen = append(seen, c.info)
+		if r != nil && (r.isGhost() || os.SameFile(r.info, c.info)) && r.matches(c.head) {
+			claimed[r] = true
+			t.claim(r, c)
+			continue
+		}
+		deferred = append(deferred, c)
+	}
+
+	// Pass 2: renamed within the directory (same file, new name).
+	rest := deferred[:0]
+	for _, c := range deferred {
+		r := t.find(claimed, func(r *reader) bool {
+			return r.info != nil && os.SameFile(r.info, c.info) && r.matches(c.head)
+		}, c.path)
+		if r == nil {
+			rest = append(rest, c)
+			continue
+		}
+		claimed[r] = true
+		t.claim(r, c)
+	}
+
+	// Pass 3: the same content under another file: a copy, a replaced file,
+	// or the first scan after a restart. An empty fingerprint says nothing, so
+	// those readers only ever match by name and inode above.
+	for _, c := range rest {
+		r := t.find(claimed, func(r *reader) bool {
+			return (r.isGhost() || len(r.fp) > 0) && r.matches(c.head)
+		}, c.path)
+		switch {
+		case r != nil:
+			claimed[r] = true
+			t.claim(r, c)
+		case t.duplicate(c.head, claimed):
+			// A copy of a followed file (say between the copy and the truncate
+			// of a copy-truncate rotation): reading it would repeat its lines.
+			t.log.Debug("skip copy of followed file", "path", c.path)
+			c.close()
+		default:
+			claimed[t.follow(c)] = true
+		}
+	}
+
+	// Readers whose file no name refers to any more.
+	kept := t.readers[:0]
+	for _, r := range t.readers {
+		switch {
+		case claimed[r]:
+			kept = append(kept, r)
+		case r.file == nil:
+			if !r.isGhost() {
+				t.log.Debug("forget removed file", "path", r.path, "offset", r.offset)
+			}
+		case inSeen(r.fileInfo, seen):
+			// Its inode is in the directory but did not match: truncated and
+			// written again. What was not read before the truncation is lost.
+			t.log.Info("spool file truncated, reading it from the start", "path", r.path, "offset", r.offset)
+			t.closeFile(r)
+		default:
+			// Removed or moved out of the directory: the open descriptor still
+			// identifies it, so read it to its current end.
+			fi, err := r.file.Stat()
+			if err != nil || fi.Size() < r.readOff {
+				t.closeFile(r)
+				continue
+			}
+			if !r.gone {
+				t.log.Debug("spool file removed, reading it to the end", "path", r.path)
+			}
+			r.gone, r.size = true, fi.Size()
+			kept = append(kept, r)
+		}
+	}
+	clear(t.readers[len(kept):])
+	t.readers = kept
+	t.sortReaders()
+}
+
+// find returns the first unclaimed reader accepted by ok, preferring one last
+// seen at path.
+func (t *Tailer) find(claimed map[*reader]bool, ok func(*reader) bool, path string) *reader {
+	var found *reader
+	for _, r := range t.readers {
+		if claimed[r] || !ok(r) {
+			continue
+		}
+		if r.path == path {
+			return r
+		}
+		if found == nil {
+			found = r
+		}
+	}
+	return found
+}
+
+// duplicate reports a head that starts with the full fingerprint of a file
+// already followed. Short fingerprints do not count: two small files may well
+// share their first bytes.
+func (t *Tailer) duplicate(head []byte, claimed map[*reader]bool) bool {
+	for r := range claimed {
+		if len(r.fp) == t.fpSize && bytes.HasPrefix(head, r.fp) {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Tailer) open(p string) (*candidate, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", p, err)
+	}
+	c := &candidate{path: p, file: f}
+	c.info, err = f.Stat()
+	if err == nil && !c.info.Mode().IsRegular() {
+		err = errors.New("not a regular file")
+	}
+	if err == nil {
+		c.head = make([]byte, t.fpSize)
+		var n int
+		n, err = f.ReadAt(c.head, 0)
+		c.head = c.head[:n]
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+	}
+	if err != nil {
+		c.close()
+		return nil, fmt.Errorf("read head of %s: %w", p, err)
+	}
+	return c, nil
+}
+
+// keepUnchanged updates a reader whose file did not change since the last
+// scan, and closes the file once it has been idle and fully read for a while.
+func (t *Tailer) keepUnchanged(r *reader, fi os.FileInfo) {
+	r.info = fi
+	r.size = max(r.size, fi.Size())
+	if r.file == nil || !r.drained() {
+		return
+	}
+	r.idle++
+	if r.idle >= t.idleMax {
+		t.closeFile(r) // a change reopens it by name and fingerprint
+	}
+}
+
+// claim makes r follow the candidate's file.
+func (t *Tailer) claim(r *reader, c *candidate) {
+	defer c.close()
+	if r.isGhost() || len(c.head) > len(r.fp) {
+		r.fp = append(make([]byte, 0, t.fpSize), c.head...)
+		r.ghostHash, r.ghostSize = "", 0
+	}
+	r.gone, r.path, r.info, r.idle = false, c.path, c.info, 0
+	size := c.info.Size()
+	switch {
+	case size < r.offset:
+		t.log.Info("spool file truncated, reading it from the start", "path", r.path, "offset", r.offset, "size", size)
+		r.rewind(0)
+	case size < r.readOff:
+		r.rewind(r.offset) // the unfinished last line was cut: read it again
+	}
+	r.size = size
+	if r.file != nil && !os.SameFile(r.fileInfo, c.info) {
+		t.closeFile(r) // it follows a copy now
+	}
+	if r.file == nil && size > r.readOff && t.slotFree(r) {
+		r.file, r.fileInfo, c.file = c.file, c.info, nil
+	}
+}
+
+// follow starts a reader for a file no reader knows: from its beginning.
+func (t *Tailer) follow(c *candidate) *reader {
+	t.nextID++
+	r := &reader{id: t.nextID}
+	t.readers = append(t.readers, r)
+	t.log.Debug("follow new spool file", "path", c.path)
+	t.claim(r, c)
+	return r
+}
+
+// reopen opens a reader's file again after it was closed with bytes left to
+// read (too many files were open); the scan sorts out any mismatch.
+func (t *Tailer) reopen(r *reader) {
+	if !t.slotFree(r) {
+		return
+	}
+	c, err := t.open(r.path)
+	if err != nil {
+		t.log.Debug("reopen spool file", "path", r.path, "err", err)
+		return
+	}
+	defer c.close()
+	if !r.matches(c.head) || c.info.Size() < r.readOff {
+		return
+	}
+	r.file, r.fileInfo, c.file = c.file, c.info, nil
+	r.size = max(r.size, c.info.Size())
+}
+
+// slotFree reports whether one more file may be opened, closing an idle one
+// if needed. Files being drained after removal are never closed.
+func (t *Tailer) slotFree(except *reader) bool {
+	open := 0
+	var idle *reader
+	for _, r := range t.readers {
+		if r.file == nil {
+			continue
+		}
+		open++
+		if r != except && !r.gone && r.drained() && idle == nil {
+			idle = r
+		}
+	}
+	if open < t.maxOpen {
+		return true
+	}
+	if idle == nil {
+		return false
+	}
+	t.closeFile(idle)
+	return true
+}
+
+// collect reads up to max lines from the readers in order. The caller holds t.mu.
+func (t *Tailer) collect(max int) []Line {
+	out := t.lines[:0]
+	drop := false
+	for _, r := range t.readers {
+		if len(out) >= max {
+			break
+		}
+		if r.isGhost() {
+			continue
+		}
+		if r.file == nil && r.size > r.readOff {
+			t.reopen(r)
+		}
+		if r.file == nil && r.pending() == 0 {
+			continue
+		}
+		var eof bool
+		out, eof = t.readLines(r, out, max)
+		if eof && r.gone {
+			if r.pending() > 0 || r.skipping {
+				t.log.Debug("drop unfinished last line of removed file", "path", r.path, "offset", r.offset)
+			}
+			t.closeFile(r)
+			r.dropped, drop = true, true
+		}
+	}
+	if drop {
+		kept := t.readers[:0]
+		for _, r := range t.readers {
+			if !r.dropped {
+				kept = append(kept, r)
+			}
+		}
+		clear(t.readers[len(kept):])
+		t.readers = kept
+	}
+	t.lines = out
+	return out
+}
+
+func unchanged(a, b os.FileInfo) bool {
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+func inSeen(fi os.FileInfo, seen []os.FileInfo) bool {
+	for _, s := range seen {
+		if os.SameFile(fi, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// ensureWatch (re)establishes the fsnotify watch on the directory, or on its
+// parent while the directory does not exist.
+func (t *Tailer) ensureWatch() {
+	if t.watcher == nil {
+		return
+	}
+	fi, err := os.Stat(t.dir)
+	if err == nil && t.watching && t.dirInfo != nil && !os.SameFile(t.dirInfo, fi) {
+		t.watching = false // replaced by another directory
+	}
+	if t.watching {
+		return
+	}
+	parent := filepath.Dir(t.dir)
+	if err != nil {
+		if !t.parentWatched && t.watcher.Add(parent) == nil {
+			t.parentWatched = true
+		}
+		return
+	}
+	_ = t.watcher.Remove(t.dir) // a stale watch on a replaced directory; usually none
+	if err := t.watcher.Add(t.dir); err != nil {
+		if !t.watchFailed {
+			t.log.Warn("watch spool directory, polling only until it works", "dir", t.dir, "err", err)
+			t.watchFailed = true
+		}
+		return
+	}
+	t.watchFailed = false
+	t.watching, t.dirInfo = true, fi
+	if t.parentWatched {
+		_ = t.watcher.Remove(parent)
+		t.parentWatched = false
+	}
+}
