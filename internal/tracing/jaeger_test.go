@@ -1,306 +1,16 @@
 package tracing
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/jaegertest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
 )
-
-// jaegerBinary returns $JAEGER_BIN, or the binary scripts/jaeger.sh builds or finds
-// in its cache. It fails the test when neither works: a trace backend is part of
-// the test, not an optional extra.
-func jaegerBinary(tb testing.TB) string {
-	tb.Helper()
-	if bin := os.Getenv("JAEGER_BIN"); bin != "" {
-		return bin
-	}
-	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "jaeger.sh"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd := exec.Command(script)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		tb.Fatalf("get Jaeger with %s (set JAEGER_BIN to use another binary): %v\n%s", script, err, stderr.String())
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// freePorts reserves n loopback ports by listening on port 0, then frees them for
-// Jaeger. Another process could take one in between; that would fail the start
-// loudly, not silently test the wrong thing.
-func freePorts(tb testing.TB, n int) []int {
-	tb.Helper()
-	ports := make([]int, 0, n)
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		if err := l.Close(); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	return ports
-}
-
-// jaegerConfig is a minimal Jaeger v2 (v1.76.0) configuration: an OTLP receiver
-// straight into memory storage and the query service, all on loopback ports of
-// our choosing, no self-telemetry listener. The shape follows
-// cmd/jaeger/internal/all-in-one.yaml and the jaeger_query extension's Config
-// (http and grpc are confighttp/configgrpc server settings).
-const jaegerConfig = `service:
-  extensions: [jaeger_storage, jaeger_query]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: []
-      exporters: [jaeger_storage_exporter]
-  telemetry:
-    metrics:
-      level: none
-    logs:
-      level: info
-extensions:
-  jaeger_storage:
-    backends:
-      memstore:
-        memory:
-          max_traces: 1000
-  jaeger_query:
-    enable_tracing: false
-    storage:
-      traces: memstore
-    http:
-      endpoint: 127.0.0.1:%d
-    grpc:
-      endpoint: 127.0.0.1:%d
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:%d
-      http:
-        endpoint: 127.0.0.1:%d
-exporters:
-  jaeger_storage_exporter:
-    trace_storage: memstore
-`
-
-type jaeger struct {
-	otlpGRPC, otlpHTTP string // host:port
-	queryURL           string
-}
-
-// lockedBuffer collects Jaeger's log for failure messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) WriteString(s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.WriteString(s)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// startJaeger runs Jaeger in its own process group and waits for the collector's
-// "Everything is ready" log line. Cleanup kills the group and waits for the process
-// and the log reader.
-func startJaeger(tb testing.TB) *jaeger {
-	tb.Helper()
-	bin := jaegerBinary(tb)
-	p := freePorts(tb, 4)
-	cfg := filepath.Join(tb.TempDir(), "jaeger.yaml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, jaegerConfig, p[0], p[1], p[2], p[3]), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-
-	r, w, err := os.Pipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config", cfg)
-	cmd.Stdout, cmd.Stderr = w, w
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		_ = r.Close()
-		_ = w.Close()
-		tb.Fatalf("start %s: %v", bin, err)
-	}
-	_ = w.Close() // the child holds its own copy
-
-	var logs lockedBuffer
-	ready := make(chan struct{})
-	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		defer r.Close()
-		sc := bufio.NewScanner(r)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		signalled := false
-		for sc.Scan() {
-			line := sc.Text()
-			logs.WriteString(line + "\n")
-			if !signalled && strings.Contains(line, "Everything is ready") {
-				signalled = true
-				close(ready)
-			}
-		}
-		_, _ = io.Copy(io.Discard, r)
-	}()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-
-	tb.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-		<-readerDone
-	})
-
-	timeout := time.NewTimer(60 * time.Second)
-	defer timeout.Stop()
-	select {
-	case <-ready:
-	case err := <-exited:
-		exited <- err // for the cleanup
-		tb.Fatalf("Jaeger exited before it was ready: %v\n%s", err, logs.String())
-	case <-timeout.C:
-		tb.Fatalf("Jaeger not ready after 60s:\n%s", logs.String())
-	}
-	return &jaeger{
-		otlpGRPC: "127.0.0.1:" + strconv.Itoa(p[2]),
-		otlpHTTP: "127.0.0.1:" + strconv.Itoa(p[3]),
-		queryURL: "http://127.0.0.1:" + strconv.Itoa(p[0]),
-	}
-}
-
-// The parts of Jaeger's query API (v1 JSON) the test reads.
-type jaegerTrace struct {
-	TraceID   string                   `json:"traceID"`
-	Spans     []jaegerSpan             `json:"spans"`
-	Processes map[string]jaegerProcess `json:"processes"`
-}
-
-type jaegerSpan struct {
-	TraceID       string `json:"traceID"`
-	SpanID        string `json:"spanID"`
-	OperationName string `json:"operationName"`
-	References    []struct {
-		RefType string `json:"refType"`
-		TraceID string `json:"traceID"`
-		SpanID  string `json:"spanID"`
-	} `json:"references"`
-	StartTime int64       `json:"startTime"` // microseconds
-	Duration  int64       `json:"duration"`  // microseconds
-	Tags      []jaegerTag `json:"tags"`
-	ProcessID string      `json:"processID"`
-}
-
-type jaegerTag struct {
-	Key   string `json:"key"`
-	Type  string `json:"type"`
-	Value any    `json:"value"`
-}
-
-type jaegerProcess struct {
-	ServiceName string      `json:"serviceName"`
-	Tags        []jaegerTag `json:"tags"`
-}
-
-func tagMap(tags []jaegerTag) map[string]string {
-	m := make(map[string]string, len(tags))
-	for _, t := range tags {
-		m[t.Key] = fmt.Sprint(t.Value)
-	}
-	return m
-}
-
-// getTrace polls the query API until the trace holds at least want spans. Polling
-// is the only way: nothing tells a client that Jaeger has stored a span.
-func (j *jaeger) getTrace(tb testing.TB, traceID string, want int) jaegerTrace {
-	tb.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	var last string
-	for {
-		tr, body, err := j.fetchTrace(traceID)
-		switch {
-		case err != nil:
-			last = err.Error()
-		case len(tr.Spans) >= want:
-			return tr
-		default:
-			last = fmt.Sprintf("%d spans, want %d: %s", len(tr.Spans), want, body)
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("trace %s not complete in Jaeger after 30s: %s", traceID, last)
-		}
-		<-tick.C
-	}
-}
-
-func (j *jaeger) fetchTrace(traceID string) (jaegerTrace, string, error) {
-	resp, err := http.Get(j.queryURL + "/api/traces/" + traceID)
-	if err != nil {
-		return jaegerTrace{}, "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return jaegerTrace{}, "", err
-	}
-	if resp.StatusCode == http.StatusNotFound {
-		return jaegerTrace{}, string(body), nil
-	}
-	if resp.StatusCode != http.StatusOK {
-		return jaegerTrace{}, "", fmt.Errorf("GET trace: %s: %s", resp.Status, body)
-	}
-	var out struct {
-		Data []jaegerTrace `json:"data"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&out); err != nil {
-		return jaegerTrace{}, "", fmt.Errorf("decode trace: %w", err)
-	}
-	if len(out.Data) != 1 {
-		return jaegerTrace{}, string(body), nil
-	}
-	return out.Data[0], string(body), nil
-}
 
 // exportTo sends spans to Jaeger through a real OTLP sink and flushes it.
 func exportTo(tb testing.TB, opts Options, spans []session.Span) {
@@ -330,12 +40,12 @@ func exportTo(tb testing.TB, opts Options, spans []session.Span) {
 // it back from the query API, then replays it over OTLP/gRPC and checks that the
 // replay lands on the same span ids.
 func TestJaeger(t *testing.T) {
-	j := startJaeger(t)
+	j := jaegertest.Start(t)
 	spans := scriptedSession()
 	traceID := TraceID(fixtureSession).String()
 
-	exportTo(t, Options{Endpoint: "http://" + j.otlpHTTP, Protocol: ProtocolHTTPProtobuf}, spans)
-	tr := j.getTrace(t, traceID, len(spans))
+	exportTo(t, Options{Endpoint: "http://" + j.OTLPHTTP, Protocol: ProtocolHTTPProtobuf}, spans)
+	tr := j.Trace(t, traceID, len(spans))
 	if len(tr.Spans) != len(spans) {
 		t.Fatalf("Jaeger has %d spans, want %d", len(tr.Spans), len(spans))
 	}
@@ -355,10 +65,8 @@ func TestJaeger(t *testing.T) {
 	gotByID := map[string]want{}
 	for _, s := range tr.Spans {
 		w := want{name: s.OperationName, start: s.StartTime, dur: s.Duration}
-		for _, r := range s.References {
-			if r.RefType == "CHILD_OF" && r.TraceID == traceID {
-				w.parent = r.SpanID
-			}
+		if s.TraceID == traceID {
+			w.parent = s.Parent()
 		}
 		gotByID[s.SpanID] = w
 	}
@@ -374,7 +82,7 @@ func TestJaeger(t *testing.T) {
 				sp = c
 			}
 		}
-		tags := tagMap(s.Tags)
+		tags := jaegertest.TagMap(s.Tags)
 		for _, a := range sp.Attrs {
 			if got := tags[a.Key]; got != fmt.Sprint(a.Value) {
 				t.Errorf("span %q tag %s = %q, want %q", s.OperationName, a.Key, got, fmt.Sprint(a.Value))
@@ -396,7 +104,7 @@ func TestJaeger(t *testing.T) {
 			t.Errorf("span %q otel.scope.name = %q, want %q", s.OperationName, tags["otel.scope.name"], scopeName)
 		}
 		proc := tr.Processes[s.ProcessID]
-		ptags := tagMap(proc.Tags)
+		ptags := jaegertest.TagMap(proc.Tags)
 		if proc.ServiceName != ServiceName || ptags["telemetry.distro.name"] != DistroName || ptags["telemetry.distro.version"] != "0.0.0-test" {
 			t.Errorf("span %q process = %+v", s.OperationName, proc)
 		}
@@ -409,8 +117,8 @@ func TestJaeger(t *testing.T) {
 	late := spans[0]
 	late.Key, late.Name = "tool:toolu_05", "execute_tool Write"
 	late.Start, late.End = late.Start.Add(9*time.Second), late.End.Add(9*time.Second)
-	exportTo(t, Options{Endpoint: j.otlpGRPC, Protocol: ProtocolGRPC, Insecure: true}, append(scriptedSession(), late))
-	tr = j.getTrace(t, traceID, len(spans)+1)
+	exportTo(t, Options{Endpoint: j.OTLPGRPC, Protocol: ProtocolGRPC, Insecure: true}, append(scriptedSession(), late))
+	tr = j.Trace(t, traceID, len(spans)+1)
 	count := map[string]int{}
 	for _, s := range tr.Spans {
 		count[s.SpanID]++
