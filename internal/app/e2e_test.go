@@ -270,8 +270,12 @@ func TestHTTPIngest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := sum(mfs, "claude_hooks_events_total", map[string]string{"event": "PreToolUse"}); got < 2 {
-		t.Errorf("PreToolUse events = %v, want at least 2", got)
+	// The batch repeated the first five samples: Setup, SessionStart, ...
+	if got := sum(mfs, "claude_hooks_events_total", map[string]string{"event": "SessionStart"}); got != 2 {
+		t.Errorf("SessionStart events = %v, want 2", got)
+	}
+	if got := sum(mfs, "claude_hooks_events_total", map[string]string{"event": "PreToolUse"}); got != 1 {
+		t.Errorf("PreToolUse events = %v, want 1", got)
 	}
 	if got := sum(mfs, "claude_hooks_http_ingest_rejected_total", nil); got != float64(len(tests)) {
 		t.Errorf("http ingest rejections = %v, want %d", got, len(tests))

@@ -46,7 +46,6 @@ scrape_configs:
 		"--config.file="+cfgPath,
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+p.addr,
-		"--enable-feature=native-histograms",
 	)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -118,11 +117,11 @@ func (p *prometheusServer) query(q string) (v float64, ok bool, err error) {
 // waitValue waits until q yields want.
 func (p *prometheusServer) waitValue(tb testing.TB, q string, want float64) {
 	tb.Helper()
-	var last float64
-	var seen bool
-	waitFor(tb, 30*time.Second, fmt.Sprintf("%s == %v (last %v, present %v)", q, want, last, seen), func() (bool, error) {
+	waitFor(tb, 30*time.Second, fmt.Sprintf("%s == %v", q, want), func() (bool, error) {
 		v, ok, err := p.query(q)
-		last, seen = v, ok
+		if err == nil && ok && v != want {
+			err = fmt.Errorf("%s = %v", q, v)
+		}
 		return ok && v == want, err
 	})
 }
