@@ -4,94 +4,166 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 )
 
-// Checkpoint is what is persisted: opaque positions and named opaque states.
+// Checkpoint is what the daemon persists after the sinks accepted a batch.
 type Checkpoint struct {
-	Version   int                        `json:"version"`
-	Positions json.RawMessage            `json:"positions,omitempty"`
-	State     map[string]json.RawMessage `json:"state,omitempty"`
+	// Version is the pipeline's format version of Positions and State.
+	Version int `json:"version"`
+	// Positions are the tail positions, as JSON.
+	Positions json.RawMessage `json:"positions,omitempty"`
+	// State holds each stateful component's derived state as JSON, by name.
+	State map[string]json.RawMessage `json:"state,omitempty"`
 }
 
-// tmpSuffix marks the temp files Save writes before the rename.
-const tmpSuffix = ".tmp-"
+// tempMarker joins the checkpoint's file name and a random suffix in the names
+// of temporary files: "<name>.tmp-<random>".
+const tempMarker = ".tmp-"
 
-// Save writes cp to path atomically: a reader, or a restart after a crash at
-// any moment, sees either the old checkpoint or the new one, never a mix.
+// Save writes cp to path atomically: it writes a temporary file in the same
+// directory, syncs it, renames it over path and syncs the directory. After a
+// crash at any point, path holds either the previous checkpoint or cp.
 func Save(path string, cp Checkpoint) error {
-	b, err := json.Marshal(cp)
+	return save(path, cp, nil)
+}
+
+// save is Save with a hook called before each step; a non-nil error from the
+// hook fails that step (tests inject faults with it).
+func save(path string, cp Checkpoint, hook func(step string) error) error {
+	step := func(name string, do func() error) error {
+		if hook != nil {
+			if err := hook(name); err != nil {
+				return err
+			}
+		}
+		return do()
+	}
+	data, err := json.Marshal(cp)
 	if err != nil {
-		return fmt.Errorf("encode checkpoint: %w", err)
+		return fmt.Errorf("save checkpoint %s: encode: %w", path, err)
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+tmpSuffix+"*")
-	if err != nil {
-		return fmt.Errorf("create checkpoint temp file: %w", err)
+	data = append(data, '\n')
+
+	var tmp *os.File
+	if err := step("create", func() error {
+		tmp, err = createTemp(path)
+		return err
+	}); err != nil {
+		return fmt.Errorf("save checkpoint %s: create temporary file: %w", path, err)
 	}
-	tmp := f.Name()
-	cleanup := func() { os.Remove(tmp) }
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		cleanup()
-		return fmt.Errorf("write checkpoint %s: %w", tmp, err)
+	// The temporary file stays open (and locked against Load's clean-up)
+	// until it has been renamed.
+	renamed := false
+	defer func() {
+		_ = tmp.Close() // synced or abandoned: nothing left to flush
+		if !renamed {
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if err := step("write", func() error { _, err := tmp.Write(data); return err }); err != nil {
+		return fmt.Errorf("save checkpoint %s: write %s: %w", path, tmp.Name(), err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		cleanup()
-		return fmt.Errorf("sync checkpoint %s: %w", tmp, err)
+	if err := step("sync", tmp.Sync); err != nil {
+		return fmt.Errorf("save checkpoint %s: sync %s: %w", path, tmp.Name(), err)
 	}
-	if err := f.Close(); err != nil {
-		cleanup()
-		return fmt.Errorf("close checkpoint %s: %w", tmp, err)
+	if err := step("rename", func() error { return os.Rename(tmp.Name(), path) }); err != nil {
+		return fmt.Errorf("save checkpoint %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		cleanup()
-		return fmt.Errorf("rename checkpoint into %s: %w", path, err)
+	renamed = true
+	if err := step("sync-dir", func() error { return syncDir(filepath.Dir(path)) }); err != nil {
+		return fmt.Errorf("save checkpoint %s: sync directory: %w", path, err)
 	}
-	return syncDir(dir)
+	return nil
+}
+
+// createTemp creates and locks a temporary file next to path. Load removes
+// leftover temporary files it can lock; one it removed between our create
+// and our lock is replaced by another.
+func createTemp(path string) (*os.File, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	var lastErr error
+	for range 3 {
+		f, err := os.CreateTemp(dir, base+tempMarker+"*")
+		if err != nil {
+			return nil, err
+		}
+		if err := tryLock(f); err != nil {
+			_ = f.Close() // a clean-up holds it and will remove it
+			lastErr = err
+			continue
+		}
+		if fi, err := f.Stat(); err == nil {
+			if li, err := os.Stat(f.Name()); err == nil && os.SameFile(fi, li) {
+				return f, nil
+			}
+		}
+		_ = f.Close() // removed by a clean-up before we locked it
+		lastErr = fmt.Errorf("temporary file %s removed while being created", f.Name())
+	}
+	return nil, lastErr
 }
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("open checkpoint dir: %w", err)
+		return err
 	}
-	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync checkpoint dir %s: %w", dir, err)
+		_ = d.Close() // the sync error is the one to report
+		return err
 	}
-	return nil
+	return d.Close()
 }
 
-// Load reads the checkpoint at path; ok is false when there is none. Temp files
-// left by a crash before the rename are removed: the rename never happened, so
-// the file at path (or its absence) is the truth.
+// Load reads the checkpoint at path; ok is false when there is none. It first
+// removes temporary files left by a Save that crashed (they never hold the
+// checkpoint: the rename is the commit). A file that is not a valid
+// checkpoint is an error naming the path.
 func Load(path string) (cp Checkpoint, ok bool, err error) {
 	removeLeftovers(path)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return Checkpoint{}, false, nil
 	}
 	if err != nil {
-		return Checkpoint{}, false, fmt.Errorf("read checkpoint: %w", err)
+		return Checkpoint{}, false, fmt.Errorf("load checkpoint %s: %w", path, err)
 	}
-	if err := json.Unmarshal(b, &cp); err != nil {
-		return Checkpoint{}, false, fmt.Errorf("checkpoint %s is corrupt (%w); move it away to start afresh", path, err)
+	if err := json.Unmarshal(data, &cp); err != nil {
+		return Checkpoint{}, false, fmt.Errorf("load checkpoint %s: corrupt (move it away to start afresh): %w", path, err)
 	}
 	return cp, true, nil
 }
 
+// removeLeftovers removes the temporary files of earlier Saves that no Save
+// holds any more. It is best effort: a leftover only takes space.
 func removeLeftovers(path string) {
-	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), globEscape(filepath.Base(path))+tmpSuffix+"*"))
-	for _, m := range matches {
-		os.Remove(m)
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
 	}
-}
-
-func globEscape(s string) string {
-	r := strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`)
-	return r.Replace(s)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), base+tempMarker) || !e.Type().IsRegular() {
+			continue
+		}
+		name := filepath.Join(dir, e.Name())
+		f, err := os.Open(name)
+		if err != nil {
+			continue
+		}
+		if tryLock(f) == nil { // no Save is writing it
+			_ = os.Remove(name)
+		}
+		_ = f.Close() // read-only
+	}
 }

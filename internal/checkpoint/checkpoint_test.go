@@ -1,58 +1,95 @@
 package checkpoint
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func sample() Checkpoint {
 	return Checkpoint{
 		Version:   1,
-		Positions: json.RawMessage(`[{"fp":"abc","path":"spool-20260101.jsonl","offset":42}]`),
+		Positions: json.RawMessage(`[{"fp":"abc","fp_size":3,"path":"spool-20260101.jsonl","offset":42}]`),
 		State:     map[string]json.RawMessage{"tracker": json.RawMessage(`{"sessions":3}`)},
 	}
 }
 
 func TestRoundTrip(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "checkpoint.json")
-	if _, ok, err := Load(path); ok || err != nil {
-		t.Fatalf("Load of a missing checkpoint = ok %v err %v, want false, nil", ok, err)
+	tests := []struct {
+		name string
+		cp   Checkpoint
+	}{
+		{name: "positions and state", cp: sample()},
+		{name: "empty", cp: Checkpoint{Version: 2}},
+		{name: "several states", cp: Checkpoint{Version: 1, Positions: json.RawMessage(`[]`), State: map[string]json.RawMessage{
+			"tracker": json.RawMessage(`{"a":[1,2,3]}`), "ingest": json.RawMessage(`"x"`), "legacy": json.RawMessage(`null`),
+		}}},
 	}
-	want := sample()
-	if err := Save(path, want); err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "checkpoint.json")
+			if _, ok, err := Load(path); ok || err != nil {
+				t.Fatalf("load before any save: ok %v, err %v; want false, nil", ok, err)
+			}
+			// Overwrite an older checkpoint, as every save but the first does.
+			if err := Save(path, Checkpoint{Version: 9, Positions: json.RawMessage(`["old"]`)}); err != nil {
+				t.Fatal(err)
+			}
+			if err := Save(path, tt.cp); err != nil {
+				t.Fatal(err)
+			}
+			got, ok, err := Load(path)
+			if err != nil || !ok {
+				t.Fatalf("load: ok %v, err %v", ok, err)
+			}
+			if diff := cmp.Diff(tt.cp, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("round trip (-want +got):\n%s", diff)
+			}
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mode := fi.Mode().Perm(); mode != 0o600 {
+				t.Errorf("file mode %v, want 0600", mode)
+			}
+			if left := temps(t, path); len(left) > 0 {
+				t.Errorf("temporary files left: %q", left)
+			}
+		})
 	}
-	got, ok, err := Load(path)
-	if err != nil || !ok {
-		t.Fatalf("Load = ok %v err %v", ok, err)
+}
+
+// temps lists the temporary files next to path.
+func temps(tb testing.TB, path string) []string {
+	tb.Helper()
+	m, err := filepath.Glob(path + tempMarker + "*")
+	if err != nil {
+		tb.Fatal(err)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("round trip (-want +got):\n%s", diff)
-	}
-	want.State["tracker"] = json.RawMessage(`{"sessions":4}`)
-	if err := Save(path, want); err != nil {
-		t.Fatal(err)
-	}
-	got, _, _ = Load(path)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("overwrite (-want +got):\n%s", diff)
-	}
+	return m
 }
 
 func TestCrashLeftovers(t *testing.T) {
 	tests := []struct {
 		name     string
-		withMain bool
+		withMain bool // a checkpoint was saved before the crash
+		temps    []string
 		wantOK   bool
 	}{
-		{"temp file only: died before the first rename", false, false},
-		{"temp file and main: died before replacing", true, true},
+		{name: "died before the first rename", temps: []string{`{"version":1,"sta`}, wantOK: false},
+		{name: "died before the first rename, temp complete", temps: []string{`{"version":5}`}, wantOK: false},
+		{name: "died before replacing", withMain: true, temps: []string{`{"version":1,"sta`}, wantOK: true},
+		{name: "several crashes", withMain: true, temps: []string{``, `{`, `{"version":7}`}, wantOK: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,109 +100,206 @@ func TestCrashLeftovers(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			leftover := filepath.Join(dir, "checkpoint.json"+tmpSuffix+"123")
-			if err := os.WriteFile(leftover, []byte(`{"version":1,"sta`), 0o600); err != nil {
+			for i, data := range tt.temps {
+				name := fmt.Sprintf("%s%s%d", path, tempMarker, 1000+i)
+				if err := os.WriteFile(name, []byte(data), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			other := filepath.Join(dir, "other.json"+tempMarker+"1") // not ours
+			if err := os.WriteFile(other, nil, 0o600); err != nil {
 				t.Fatal(err)
 			}
 			cp, ok, err := Load(path)
 			if err != nil || ok != tt.wantOK {
-				t.Fatalf("Load = ok %v err %v, want ok %v", ok, err, tt.wantOK)
+				t.Fatalf("load: ok %v, err %v; want ok %v, no error", ok, err, tt.wantOK)
 			}
-			if ok && cp.Version != 1 {
-				t.Fatalf("Load gave %+v", cp)
+			want := Checkpoint{}
+			if tt.wantOK {
+				want = sample()
 			}
-			if _, err := os.Stat(leftover); !os.IsNotExist(err) {
-				t.Fatalf("leftover temp file still there: %v", err)
+			if diff := cmp.Diff(want, cp, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("loaded (-want +got):\n%s", diff)
+			}
+			if left := temps(t, path); len(left) > 0 {
+				t.Errorf("temporary files left: %q", left)
+			}
+			if _, err := os.Stat(other); err != nil {
+				t.Errorf("another file's temporary file was touched: %v", err)
 			}
 		})
 	}
 }
 
-func TestCorrupt(t *testing.T) {
+// TestLoadLeavesTempOfRunningSave: a temporary file locked by a Save in
+// progress is not a leftover.
+func TestLoadLeavesTempOfRunningSave(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "checkpoint.json")
-	if err := os.WriteFile(path, []byte(`{"version":1,"positions":[`), 0o600); err != nil {
+	f, err := createTemp(path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, ok, err := Load(path)
-	if err == nil || ok || !strings.Contains(err.Error(), path) {
-		t.Fatalf("Load of a corrupt file = ok %v err %v, want an error naming the path", ok, err)
+	defer f.Close()
+	if _, _, err := Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(f.Name()); err != nil {
+		t.Fatalf("temporary file of a running save removed: %v", err)
+	}
+}
+
+func TestCorrupt(t *testing.T) {
+	tests := []struct {
+		name string
+		data string
+	}{
+		{name: "empty", data: ""},
+		{name: "truncated", data: `{"version":1,"positions":[`},
+		{name: "not JSON", data: "\x00\x01garbage"},
+		{name: "trailing garbage", data: `{"version":1} {"version":2}`},
+		{name: "wrong shape", data: `{"version":"one"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "checkpoint.json")
+			if err := os.WriteFile(path, []byte(tt.data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, ok, err := Load(path)
+			if err == nil || ok || !strings.Contains(err.Error(), path) {
+				t.Fatalf("load: ok %v, err %v; want an error naming %s", ok, err, path)
+			}
+		})
 	}
 }
 
 func TestSaveFailure(t *testing.T) {
-	if os.Geteuid() == 0 {
-		// root ignores directory permissions: use a path whose parent is a file.
-		parent := filepath.Join(t.TempDir(), "file")
-		if err := os.WriteFile(parent, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := Save(filepath.Join(parent, "checkpoint.json"), sample()); err == nil {
-			t.Fatal("Save under a file succeeded")
-		}
-		return
+	errFault := syscall.EROFS
+	tests := []struct {
+		name      string
+		path      func(dir string) string
+		failAt    string // injected fault at this step
+		wantSaved bool   // the new checkpoint is in place despite the error
+	}{
+		{name: "read-only file system at create", failAt: "create"},
+		{name: "disk full at write", failAt: "write"},
+		{name: "sync fails", failAt: "sync"},
+		{name: "rename fails", failAt: "rename"},
+		{name: "directory sync fails after the rename", failAt: "sync-dir", wantSaved: true},
+		{name: "directory does not exist", path: func(dir string) string { return filepath.Join(dir, "missing", "cp.json") }},
+		{name: "parent is a file", path: func(dir string) string { return filepath.Join(dir, "old", "cp.json") }},
+		{name: "read-only pseudo file system", path: func(string) string { return "/proc/claude-hooks-checkpoint.json" }},
 	}
-	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o500); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chmod(dir, 0o700)
-	if err := Save(filepath.Join(dir, "checkpoint.json"), sample()); err == nil {
-		t.Fatal("Save into a read-only dir succeeded")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			old := filepath.Join(dir, "old")
+			if err := Save(old, sample()); err != nil {
+				t.Fatal(err)
+			}
+			path := old
+			if tt.path != nil {
+				path = tt.path(dir)
+			}
+			var hook func(string) error
+			if tt.failAt != "" {
+				hook = func(step string) error {
+					if step == tt.failAt {
+						return errFault
+					}
+					return nil
+				}
+			}
+			next := Checkpoint{Version: 2}
+			err := save(path, next, hook)
+			if err == nil || !strings.Contains(err.Error(), path) {
+				t.Fatalf("save: %v; want an error naming %s", err, path)
+			}
+			if tt.failAt != "" && !errors.Is(err, errFault) {
+				t.Errorf("save: %v; want it to wrap %v", err, errFault)
+			}
+			want := sample()
+			if tt.wantSaved {
+				want = next
+			}
+			got, ok, err := Load(old)
+			if err != nil || !ok {
+				t.Fatalf("load after the failed save: ok %v, err %v", ok, err)
+			}
+			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("checkpoint after the failed save (-want +got):\n%s", diff)
+			}
+			if left := temps(t, old); len(left) > 0 {
+				t.Errorf("temporary files left: %q", left)
+			}
+		})
 	}
 }
 
-// TestReadersNeverSeePartial: concurrent loads during many saves always decode.
-func TestReadersNeverSeePartial(t *testing.T) {
+// TestConcurrentReaders: loads during many saves always see a whole
+// checkpoint, one of those saved, and the saves never fail because of them.
+func TestConcurrentReaders(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "checkpoint.json")
-	big := sample()
-	big.State["blob"] = json.RawMessage(`"` + strings.Repeat("x", 200_000) + `"`)
-	if err := Save(path, big); err != nil {
+	version := func(v int) Checkpoint {
+		cp := sample()
+		cp.Version = v
+		cp.State["blob"] = json.RawMessage(`"` + strings.Repeat(fmt.Sprintf("%08d", v), 100_000/8) + `"`)
+		return cp
+	}
+	if err := Save(path, version(0)); err != nil {
 		t.Fatal(err)
 	}
+	const saves, readers = 40, 3
+	done := make(chan struct{})
+	errs := make(chan error, readers+1)
 	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	errs := make(chan error, 1)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			b, err := os.ReadFile(path)
-			if err != nil {
-				continue // between unlink and rename is impossible: rename is atomic
-			}
-			var cp Checkpoint
-			if err := json.Unmarshal(b, &cp); err != nil {
+	for range readers {
+		wg.Go(func() {
+			for loads := 0; ; loads++ {
 				select {
-				case errs <- err:
+				case <-done:
+					if loads == 0 {
+						errs <- errors.New("a reader never loaded")
+					}
+					return
 				default:
 				}
-				return
+				cp, ok, err := Load(path)
+				if err != nil || !ok {
+					errs <- fmt.Errorf("load: ok %v, err %v", ok, err)
+					return
+				}
+				got, err := json.Marshal(cp)
+				if err != nil {
+					errs <- fmt.Errorf("encode loaded checkpoint: %w", err)
+					return
+				}
+				if want, _ := json.Marshal(version(cp.Version)); !bytes.Equal(got, want) {
+					errs <- fmt.Errorf("load saw a checkpoint never saved (version %d)", cp.Version)
+					return
+				}
 			}
-		}
-	}()
-	for range 50 {
-		if err := Save(path, big); err != nil {
-			t.Fatal(err)
+		})
+	}
+	for v := 1; v <= saves; v++ {
+		if err := Save(path, version(v)); err != nil {
+			errs <- fmt.Errorf("save %d: %w", v, err)
+			break
 		}
 	}
-	close(stop)
+	close(done)
 	wg.Wait()
-	select {
-	case err := <-errs:
-		t.Fatalf("a reader saw a partial checkpoint: %v", err)
-	default:
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
 
 func BenchmarkSave(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "checkpoint.json")
 	cp := sample()
-	cp.State["blob"] = json.RawMessage(`"` + strings.Repeat("x", 100_000) + `"`)
+	cp.State["tracker"] = json.RawMessage(`"` + strings.Repeat("x", 100_000) + `"`)
+	b.SetBytes(100_000)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := Save(path, cp); err != nil {

@@ -1,8 +1,7 @@
-// Package checkpoint persists the daemon's progress atomically: the tail
-// positions and the derived state (opaque bytes to this package), written
-// together so that a restore always sees a matching pair.
+// Package checkpoint persists the daemon's checkpoint: the tail positions and
+// the derived state, together, atomically. A checkpoint is either the old one
+// or the new one after any crash, never a mix or a torn file.
 //
-// Save writes a temp file in the same directory, fsyncs it, renames it over the
-// old file and fsyncs the directory; Load cleans up what a crash between those
-// steps left behind. It must not know what the state means.
+// It must not know what the positions or the state mean: both are opaque JSON
+// written by the pipeline. In particular it does not import internal/tail.
 package checkpoint
