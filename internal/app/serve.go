@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/exporter-toolkit/web"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/pipeline"
@@ -30,6 +31,8 @@ import (
 type serveConfig struct {
 	listen          string
 	tokenFile       string
+	webConfigFile   string
+	ingestRate      float64
 	stateDir        string
 	spoolDir        string
 	logLevel        string
@@ -60,6 +63,8 @@ func serveFlags(env func(string) string) (*flag.FlagSet, *serveConfig) {
 	fs.String("config.file", "", "YAML file whose keys are flag names (web.listen-address: ...); flags on the command line win")
 	fs.StringVar(&c.listen, "web.listen-address", "127.0.0.1:9469", "address to serve ingest, /metrics and the API on; beyond loopback it needs --web.auth-token-file")
 	fs.StringVar(&c.tokenFile, "web.auth-token-file", "", "file holding the bearer token every request must carry (required beyond loopback)")
+	fs.StringVar(&c.webConfigFile, "web.config.file", "", "exporter-toolkit web config (TLS, basic auth); counts as credentials for listening beyond loopback")
+	fs.Float64Var(&c.ingestRate, "web.ingest-rate-limit", 1000, "ingest requests per second allowed per non-loopback client (burst twice that); 0 = unlimited. Loopback clients are not limited")
 	fs.StringVar(&c.stateDir, "state.dir", state, "directory for the checkpoint (and, by default, the spool)")
 	fs.StringVar(&c.spoolDir, "spool.dir", "", "spool directory the hooks append to (default <state.dir>/spool)")
 	fs.IntVar(&c.maxRecordBytes, "spool.max-record-bytes", spool.DefaultMaxRecordBytes, "largest hook payload kept whole; larger ones are preserved capped and counted as rejected")
@@ -159,8 +164,8 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		return err
 	}
 	loopback := isLoopback(c.listen)
-	if !loopback && token == "" {
-		return fmt.Errorf("refusing to listen on %s beyond loopback without --web.auth-token-file: the daemon sees prompts and commands", c.listen)
+	if !loopback && token == "" && c.webConfigFile == "" {
+		return fmt.Errorf("refusing to listen on %s beyond loopback without --web.auth-token-file or --web.config.file: the daemon sees prompts and commands", c.listen)
 	}
 	if err := os.MkdirAll(c.stateDir, 0o700); err != nil {
 		return fmt.Errorf("create state dir: %w", err)
@@ -253,6 +258,7 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		Token:          token,
 		MaxRecordBytes: c.maxRecordBytes,
 		AllowedHosts:   allowed,
+		IngestRate:     c.ingestRate,
 		Ready:          readiness(c.spoolDir, pl, 3*c.checkpointEvery+10*time.Second),
 		Logger:         logger,
 	}, reg)
@@ -275,7 +281,7 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	go func() { pipeDone <- pl.Run(pipeCtx, tailer) }()
 
 	inputs.Go(func() error {
-		err := httpSrv.Serve(ln)
+		err := web.Serve(ln, httpSrv, &web.FlagConfig{WebConfigFile: &c.webConfigFile}, logger)
 		if errors.Is(err, http.ErrServerClosed) {
 			return nil
 		}

@@ -43,6 +43,10 @@ type Options struct {
 	// (with or without port). The app sets it to the loopback names when the
 	// daemon listens on loopback, which defeats DNS rebinding.
 	AllowedHosts []string
+	// IngestRate limits ingest requests per second per non-loopback client
+	// (burst twice that); 0 means unlimited. Loopback clients, the local Claude
+	// Code, are never limited.
+	IngestRate float64
 	// Ready reports whether the daemon is ready to serve (spool readable,
 	// checkpoint fresh); nil means always ready.
 	Ready  func() error
@@ -59,6 +63,7 @@ type Server struct {
 	ingested atomic.Uint64
 	rejected *prometheus.CounterVec
 	requests *prometheus.CounterVec
+	limiter  *clientLimiter
 }
 
 // Ingest rejection reasons, the label values of
@@ -71,6 +76,7 @@ const (
 	ReasonAuth        = "unauthorized"
 	ReasonHost        = "forbidden_host"
 	ReasonMethod      = "bad_method"
+	ReasonRateLimited = "rate_limited"
 )
 
 // New builds the handler. Its own counters are registered on reg.
@@ -104,7 +110,7 @@ func New(opts Options, reg prometheus.Registerer) (*Server, error) {
 			Help:      "Hook payloads appended to the spool through HTTP ingest, by route.",
 		}, []string{"route"}),
 	}
-	for _, r := range []string{ReasonTooLarge, ReasonInvalidJSON, ReasonEmpty, ReasonSpool, ReasonAuth, ReasonHost, ReasonMethod} {
+	for _, r := range []string{ReasonTooLarge, ReasonInvalidJSON, ReasonEmpty, ReasonSpool, ReasonAuth, ReasonHost, ReasonMethod, ReasonRateLimited} {
 		s.rejected.WithLabelValues(r)
 	}
 	for _, r := range []string{"/v1/hooks", "/v1/events"} {
@@ -117,8 +123,9 @@ func New(opts Options, reg prometheus.Registerer) (*Server, error) {
 			}
 		}
 	}
-	s.mux.HandleFunc("POST /v1/hooks", s.handleHook)
-	s.mux.HandleFunc("POST /v1/events", s.handleEvents)
+	s.limiter = newClientLimiter(opts.IngestRate)
+	s.mux.HandleFunc("POST /v1/hooks", s.limited(s.handleHook))
+	s.mux.HandleFunc("POST /v1/events", s.limited(s.handleEvents))
 	s.mux.HandleFunc("/v1/hooks", s.methodNotAllowed)
 	s.mux.HandleFunc("/v1/events", s.methodNotAllowed)
 	if opts.Gatherer != nil {
@@ -183,6 +190,19 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	s.rejected.WithLabelValues(ReasonMethod).Inc()
 	w.Header().Set("Allow", http.MethodPost)
 	httpError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed here: use POST")
+}
+
+// limited refuses ingest beyond the per-client rate with 429.
+func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.limiter.allow(r.RemoteAddr, s.opts.Now()) {
+			s.rejected.WithLabelValues(ReasonRateLimited).Inc()
+			w.Header().Set("Retry-After", "1")
+			httpError(w, http.StatusTooManyRequests, "ingest rate limit exceeded for this client; retry later")
+			return
+		}
+		h(w, r)
+	}
 }
 
 // handleHook appends one hook payload, what a Claude Code "type": "http" hook sends.

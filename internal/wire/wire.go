@@ -39,16 +39,16 @@ type Session struct {
 	End          *time.Time `json:"end,omitempty"`
 	LastActivity time.Time  `json:"last_activity"`
 	// Status is active, ended or expired.
-	Status     string `json:"status"`
-	EndReason  string `json:"end_reason,omitempty"`
-	Source     string `json:"source,omitempty"`
-	Model      string `json:"model,omitempty"`
-	CWD        string `json:"cwd,omitempty"`
-	Turns      int64  `json:"turns"`
-	ToolCalls  int64  `json:"tool_calls"`
-	Failures   int64  `json:"failures"`
-	Subagents  int64  `json:"subagents"`
-	Events     int64  `json:"events"`
+	Status    string `json:"status"`
+	EndReason string `json:"end_reason,omitempty"`
+	Source    string `json:"source,omitempty"`
+	Model     string `json:"model,omitempty"`
+	CWD       string `json:"cwd,omitempty"`
+	Turns     int64  `json:"turns"`
+	ToolCalls int64  `json:"tool_calls"`
+	Failures  int64  `json:"failures"`
+	Subagents int64  `json:"subagents"`
+	Events    int64  `json:"events"`
 	// TraceID is the OpenTelemetry trace id of the session (hex), derived from its id.
 	TraceID string `json:"trace_id"`
 }

@@ -1,0 +1,173 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
+)
+
+// memSpool records appends; it can fail on demand.
+type memSpool struct {
+	mu   sync.Mutex
+	recs []spool.Record
+	err  error
+}
+
+func (m *memSpool) Append(recs ...spool.Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return m.err
+	}
+	m.recs = append(m.recs, recs...)
+	return nil
+}
+
+func newTestServer(t *testing.T, opts Options) (*Server, *memSpool, *prometheus.Registry) {
+	t.Helper()
+	sp := &memSpool{}
+	if opts.Spool == nil {
+		opts.Spool = sp
+	}
+	reg := prometheus.NewRegistry()
+	s, err := New(opts, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, sp, reg
+}
+
+func do(s http.Handler, method, path, body string, mod func(*http.Request)) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	r.RemoteAddr = "127.0.0.1:5555"
+	if mod != nil {
+		mod(r)
+	}
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, r)
+	return w
+}
+
+func TestIngest(t *testing.T) {
+	s, sp, reg := newTestServer(t, Options{MaxRecordBytes: 1024})
+	tests := []struct {
+		name, method, path, body string
+		code                     int
+		msg                      string
+		appended                 int
+	}{
+		{"one hook", "POST", "/v1/hooks", `{"hook_event_name":"Stop","session_id":"s"}`, 204, "", 1},
+		{"pretty hook compacted", "POST", "/v1/hooks", "{\n  \"hook_event_name\": \"Stop\",\n  \"session_id\": \"s\"\n}", 204, "", 1},
+		{"batch", "POST", "/v1/events", "{\"hook_event_name\":\"Stop\",\"session_id\":\"a\"}\n\n{\"hook_event_name\":\"Stop\",\"session_id\":\"b\"}\n", 200, `"accepted":2`, 2},
+		{"invalid json", "POST", "/v1/hooks", `{nope`, 400, "not valid JSON", 0},
+		{"not an object", "POST", "/v1/hooks", `"str"`, 400, "not a JSON object", 0},
+		{"empty", "POST", "/v1/hooks", ``, 400, "empty payload", 0},
+		{"too large", "POST", "/v1/hooks", `{"a":"` + strings.Repeat("x", 2000) + `"}`, 413, "limit", 0},
+		{"batch bad line names it", "POST", "/v1/events", "{\"hook_event_name\":\"Stop\",\"session_id\":\"a\"}\n{bad\n", 400, "line 2", 0},
+		{"empty batch", "POST", "/v1/events", "\n\n", 400, "empty batch", 0},
+		{"GET not allowed", "GET", "/v1/hooks", "", 405, "use POST", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(sp.recs)
+			w := do(s, tt.method, tt.path, tt.body, nil)
+			if w.Code != tt.code || !strings.Contains(w.Body.String(), tt.msg) {
+				t.Fatalf("%s %s: %d %q, want %d containing %q", tt.method, tt.path, w.Code, w.Body.String(), tt.code, tt.msg)
+			}
+			if got := len(sp.recs) - before; got != tt.appended {
+				t.Fatalf("appended %d records, want %d", got, tt.appended)
+			}
+		})
+	}
+	if got := sp.recs[1].Payload; string(got) != `{"hook_event_name":"Stop","session_id":"s"}` {
+		t.Errorf("pretty payload stored as %s", got)
+	}
+	for _, r := range sp.recs {
+		if r.Source != spool.SourceHTTP || len(r.ID) != 32 || r.Received == 0 {
+			t.Errorf("record %+v lacks source, id or receive time", r)
+		}
+	}
+	if got := testutil.ToFloat64(s.rejected.WithLabelValues(ReasonInvalidJSON)); got != 3 {
+		t.Errorf("invalid_json rejections = %v, want 3", got)
+	}
+	if n, err := testutil.GatherAndCount(reg, "claude_hooks_http_ingest_records_total"); err != nil || n != 2 {
+		t.Errorf("ingest counter series = %d, %v", n, err)
+	}
+}
+
+func TestSpoolFailureIs503(t *testing.T) {
+	sp := &memSpool{err: errors.New("disk full")}
+	s, _, _ := newTestServer(t, Options{Spool: sp})
+	w := do(s, "POST", "/v1/hooks", `{"hook_event_name":"Stop","session_id":"s"}`, nil)
+	if w.Code != http.StatusServiceUnavailable || strings.Contains(w.Body.String(), "disk full") {
+		t.Fatalf("got %d %q, want 503 without internal details", w.Code, w.Body.String())
+	}
+}
+
+func TestAuthAndHost(t *testing.T) {
+	s, _, _ := newTestServer(t, Options{Token: "tok", AllowedHosts: []string{"localhost", "127.0.0.1", "::1"}})
+	tests := []struct {
+		name, path, host, auth string
+		code                   int
+	}{
+		{"healthz needs no token", "/healthz", "127.0.0.1:9469", "", 200},
+		{"missing token", "/readyz", "127.0.0.1:9469", "", 401},
+		{"wrong token", "/readyz", "127.0.0.1:9469", "Bearer nope", 401},
+		{"basic is not bearer", "/readyz", "127.0.0.1:9469", "Basic dG9rOg==", 401},
+		{"right token", "/readyz", "localhost:9469", "Bearer tok", 200},
+		{"ipv6 loopback", "/readyz", "[::1]:9469", "Bearer tok", 200},
+		{"rebinding host", "/readyz", "attacker.example:9469", "Bearer tok", 403},
+		{"rebinding host even for healthz", "/healthz", "attacker.example", "", 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := do(s, "GET", tt.path, "", func(r *http.Request) {
+				r.Host = tt.host
+				if tt.auth != "" {
+					r.Header.Set("Authorization", tt.auth)
+				}
+			})
+			if w.Code != tt.code {
+				t.Fatalf("got %d %s, want %d", w.Code, w.Body.String(), tt.code)
+			}
+		})
+	}
+}
+
+func TestRateLimitPerRemoteClient(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s, sp, _ := newTestServer(t, Options{IngestRate: 5, Now: func() time.Time { return now }})
+	body := `{"hook_event_name":"Stop","session_id":"s"}`
+	from := func(addr string) func(*http.Request) { return func(r *http.Request) { r.RemoteAddr = addr } }
+	codes := map[int]int{}
+	for range 20 {
+		codes[do(s, "POST", "/v1/hooks", body, from("10.0.0.1:1000")).Code]++
+	}
+	if codes[204] != 10 || codes[429] != 10 {
+		t.Fatalf("remote client: %v, want 10 accepted (burst) and 10 refused", codes)
+	}
+	if w := do(s, "POST", "/v1/hooks", body, from("10.0.0.2:1000")); w.Code != 204 {
+		t.Fatalf("a second client was limited: %d", w.Code)
+	}
+	for range 50 {
+		if w := do(s, "POST", "/v1/hooks", body, from("127.0.0.1:1000")); w.Code != 204 {
+			t.Fatalf("loopback client limited: %d", w.Code)
+		}
+	}
+	now = now.Add(time.Second)
+	if w := do(s, "POST", "/v1/hooks", body, from("10.0.0.1:1000")); w.Code != 204 {
+		t.Fatalf("refill after a second: %d", w.Code)
+	}
+	if len(sp.recs) != 10+1+50+1 {
+		t.Fatalf("appended %d, want 62", len(sp.recs))
+	}
+}
