@@ -85,6 +85,7 @@ type Stats struct {
 	Backlog            int64             // spool bytes not yet read
 	CheckpointFailures uint64            // checkpoint writes that failed since start
 	LastCheckpoint     time.Time         // when the last checkpoint was written
+	LastLag            time.Duration     // receive time to processed of the most recent event
 }
 
 // ingestState is the persisted part of Stats.
@@ -104,6 +105,7 @@ type Pipeline struct {
 	state ingestState
 
 	lastCheckpoint     time.Time
+	lastLag            time.Duration
 	backlog            atomic.Int64
 	checkpointFailures atomic.Uint64
 }
@@ -273,7 +275,8 @@ func (p *Pipeline) decode(lines []tail.Line, batch *Batch) {
 		batch.Events = append(batch.Events, ev)
 		batch.Spans = append(batch.Spans, p.opts.Tracker.Apply(&batch.Events[len(batch.Events)-1])...)
 		p.state.Applied++
-		p.state.Lag.Observe(max(now.Sub(ev.Received).Seconds(), 0))
+		p.lastLag = max(now.Sub(ev.Received), 0)
+		p.state.Lag.Observe(p.lastLag.Seconds())
 	}
 }
 
@@ -409,5 +412,6 @@ func (p *Pipeline) Snapshot(fn func(Stats)) {
 		Backlog:            p.backlog.Load(),
 		CheckpointFailures: p.checkpointFailures.Load(),
 		LastCheckpoint:     p.lastCheckpoint,
+		LastLag:            p.lastLag,
 	})
 }
