@@ -143,10 +143,11 @@ type run struct{ from, end int }
 
 // scanner finds the secrets of one text in one pass over it. A pass matches
 // every pattern on the text as given (overlapping matches included), which
-// hides at least what applying the patterns one after the other did, with two
-// exceptions it handles by hand: a key is at a word boundary also right after
-// a key masked before it, and an assignment's value runs on through a URL
-// password (both were masked before the next pattern ran).
+// hides at least what applying the patterns one after the other did, but for
+// three effects of a mask on the patterns applied after it, which it
+// reproduces: a key is at a word boundary right after a key masked before it;
+// an assignment's value runs on through a URL password; a PEM key runs on past
+// an end marker another secret overlaps (see findKeys).
 type scanner struct {
 	s      string
 	spans  []span // every secret found, unordered
@@ -376,7 +377,7 @@ func (sc *scanner) bearerBasic(i int) {
 	}
 }
 
-// tokenAuth: "token" in any case whose k, w bytes long, is at i.
+// tokenAuth: "token" in any case, its k (k, K or K, w bytes long) at i.
 func (sc *scanner) tokenAuth(i, w int) {
 	s := sc.s
 	if i < 2 || lower(s[i-2]) != 't' || lower(s[i-1]) != 'o' || !sc.boundary(i-2) {
