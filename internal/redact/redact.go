@@ -171,10 +171,16 @@ func redactOnce(text string) (string, bool) {
 	return sc.render(), true
 }
 
+// add records a secret at [start, end) unless the last one holds it already,
+// as it does for each link of a chain such as sk-sk-sk-... or token=token=...
 func (sc *scanner) add(start, end int) {
-	if end > start {
-		sc.spans = append(sc.spans, span{start, end})
+	if end <= start {
+		return
 	}
+	if n := len(sc.spans); n > 0 && sc.spans[n-1].start <= start && end <= sc.spans[n-1].end {
+		return
+	}
+	sc.spans = append(sc.spans, span{start, end})
 }
 
 // addToken records a key, token or credential; a later one may start right
