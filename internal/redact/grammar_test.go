@@ -8,7 +8,7 @@ import (
 )
 
 var (
-	grammarCases = flag.Int("grammar.cases", 2000, "texts TestSecretsGrammar generates")
+	grammarCases = flag.Int("grammar.cases", 500, "texts TestSecretsGrammar generates")
 	grammarSeed  = flag.Uint64("grammar.seed", 1, "seed of the texts TestSecretsGrammar generates")
 )
 
