@@ -17,8 +17,8 @@ import (
 
 // composeProject is the part of compose-go's normalised project the tests read.
 type composeProject struct {
-	Name     string                    `json:"name"`
-	Services map[string]composeService `json:"services"`
+	Name     string                     `json:"name"`
+	Services map[string]composeService  `json:"services"`
 	Volumes  map[string]json.RawMessage `json:"volumes"`
 }
 
