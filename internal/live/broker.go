@@ -146,22 +146,27 @@ func (b *Broker) Publish(evs []wire.Event) {
 	ends := make([]int, 0, len(evs))
 	b.scratch.Reset()
 	for i := range evs {
-		ev := evs[i]
+		seq := evs[i].Seq
 		if b.opts.AssignSeq {
-			ev.Seq = last + 1
-		} else if ev.Seq <= last {
+			seq = last + 1
+		} else if seq <= last {
 			continue
 		}
+		// The copy lives in frames (no allocation per event); the encoder
+		// reads it through a pointer.
+		frames = append(frames, frame{seq: seq, ev: evs[i]})
+		ev := &frames[len(frames)-1].ev
+		ev.Seq = seq
 		start := b.scratch.Len()
-		if err := encodeFrame(&b.scratch, b.enc, &ev); err != nil {
+		if err := encodeFrame(&b.scratch, b.enc, ev); err != nil {
 			// wire.Event always encodes; this would be a bug in its types.
 			b.scratch.Truncate(start)
-			b.opts.Logger.Debug("encode stream event", "seq", ev.Seq, "id", ev.ID, "err", err)
+			frames = frames[:len(frames)-1]
+			b.opts.Logger.Debug("encode stream event", "seq", seq, "id", evs[i].ID, "err", err)
 			continue
 		}
-		last = ev.Seq
-		ev.Payload = nil
-		frames = append(frames, frame{seq: ev.Seq, ev: ev})
+		ev.Payload = nil // filters do not need it; do not keep the caller's buffer
+		last = seq
 		ends = append(ends, b.scratch.Len())
 	}
 	if len(frames) == 0 {

@@ -141,6 +141,9 @@ func (st *stream) run(ctx context.Context, f wire.Filter, after int64, resume bo
 			return "replay failed", err
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				return "client gone", nil
+			}
 			return "write failed", err
 		}
 		// Everything up to liveStart that matched has been sent; what follows
