@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 )
@@ -24,7 +25,7 @@ type reader struct {
 	info     os.FileInfo // stat of path at the last scan that saw the file
 	file     *os.File    // nil when closed
 	fileInfo os.FileInfo // stat of file when it was opened
-	size     int64       // file size when the last scan verified its identity: reads stop there
+	size     int64       // file size seen by the last scan: reads stop there
 
 	offset  int64  // just after the last line returned or skipped
 	readOff int64  // file offset of the end of buf
@@ -41,6 +42,19 @@ type reader struct {
 }
 
 func (r *reader) isGhost() bool { return r.ghostSize > 0 }
+
+// sameFile reports whether fi is the file r last saw.
+func (r *reader) sameFile(fi os.FileInfo) bool {
+	return r.info != nil && os.SameFile(r.info, fi)
+}
+
+// fpLen is the number of leading bytes the fingerprint covers.
+func (r *reader) fpLen() int {
+	if r.isGhost() {
+		return r.ghostSize
+	}
+	return len(r.fp)
+}
 
 // matches reports whether a file starting with head may be r's file: r's
 // fingerprint is a prefix of head.
@@ -127,11 +141,20 @@ func (t *Tailer) readLines(r *reader, out []Line, max int) (_ []Line, eof bool) 
 // fill reads more of r's file into its buffer and returns the number of bytes
 // read; 0 with a nil error is the end of the file.
 func (t *Tailer) fill(r *reader) (int, error) {
-	// Read only as far as the last scan verified the file's identity: a file
-	// truncated and written again since then is for the next scan to sort out,
-	// not to be read from the old offset.
-	if r.file == nil || r.readOff >= r.size {
+	if r.file == nil {
 		return 0, nil
+	}
+	// Read only as far as the last scan saw the file: what was appended
+	// since waits for the scan that its notification (or the poll) brings, so
+	// files are read in name order as the scan sees them. And the descriptor
+	// may hold other content by now, truncated and written again: check
+	// before reading on, and leave it to the next scan if so.
+	if r.readOff >= r.size {
+		return 0, nil
+	}
+	if _, ok, err := t.verify(r); err != nil || !ok {
+		t.dirty = true
+		return 0, err
 	}
 	t.makeRoom(r)
 	old := len(r.buf)
@@ -146,6 +169,31 @@ func (t *Tailer) fill(r *reader) (int, error) {
 		err = nil
 	}
 	return n, err
+}
+
+// verify reports whether r's open file still is r's file: it has not shrunk
+// below what was read and still starts with r's fingerprint. It returns the
+// file's size.
+func (t *Tailer) verify(r *reader) (int64, bool, error) {
+	fi, err := r.file.Stat()
+	if err != nil {
+		return 0, false, fmt.Errorf("stat %s: %w", r.path, err)
+	}
+	size := fi.Size()
+	if size < r.readOff {
+		return size, false, nil
+	}
+	if size == r.readOff || len(r.fp) == 0 {
+		return size, true, nil // nothing new to read, or nothing to compare yet
+	}
+	if cap(t.head) < len(r.fp) {
+		t.head = make([]byte, t.fpSize)
+	}
+	head := t.head[:len(r.fp)]
+	if _, err := r.file.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		return size, false, fmt.Errorf("read head of %s: %w", r.path, err)
+	}
+	return size, bytes.Equal(head, r.fp), nil
 }
 
 // makeRoom ensures free space after r's buffered bytes without moving bytes

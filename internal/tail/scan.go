@@ -2,12 +2,14 @@ package tail
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // candidate is a file found by a scan whose identity has to be established.
@@ -48,9 +50,10 @@ func (t *Tailer) scan() {
 		}
 	}
 	var seen []os.FileInfo
-	var deferred []*candidate
+	var rest []*candidate
 
-	// Pass 1: the file a reader followed is still under the same name.
+	// Pass 1: files that did not change since the last scan keep their reader
+	// without being opened.
 	for _, e := range ents {
 		if !e.Type().IsRegular() || (t.match != nil && !t.match(e.Name())) {
 			continue
@@ -60,11 +63,7 @@ func (t *Tailer) scan() {
 		if err != nil || !fi.Mode().IsRegular() {
 			continue // removed since the listing
 		}
-		r := byPath[p]
-		if r != nil && claimed[r] {
-			r = nil
-		}
-		if r != nil && r.info != nil && unchanged(r.info, fi) {
+		if r := byPath[p]; r != nil && r.info != nil && unchanged(r.info, fi) {
 			seen = append(seen, fi)
 			claimed[r] = true
 			t.keepUnchanged(r, fi)
@@ -76,47 +75,69 @@ func (t *Tailer) scan() {
 			continue
 		}
 		seen = append(seen, c.info)
-		if r != nil && (r.isGhost() || os.SameFile(r.info, c.info)) && r.matches(c.head) {
-			claimed[r] = true
-			t.claim(r, c)
-			continue
-		}
-		deferred = append(deferred, c)
+		rest = append(rest, c)
 	}
 
-	// Pass 2: renamed within the directory (same file, new name).
-	rest := deferred[:0]
-	for _, c := range deferred {
-		r := t.find(claimed, func(r *reader) bool {
-			return r.info != nil && os.SameFile(r.info, c.info) && r.matches(c.head)
-		}, c.path)
-		if r == nil {
-			rest = append(rest, c)
-			continue
-		}
-		claimed[r] = true
-		t.claim(r, c)
+	// Pass 2: every other file goes to the reader whose fingerprint its first
+	// bytes start with. A longer fingerprint is stronger evidence, so it
+	// chooses first; then the same inode (renamed, or written to in place),
+	// then the same name. Inodes and names alone prove nothing: an inode is
+	// reused soon after its file is deleted, a name after a rotation.
+	type pair struct {
+		c *candidate
+		r *reader
 	}
-
-	// Pass 3: the same content under another file: a copy, a replaced file,
-	// or the first scan after a restart. An empty fingerprint says nothing, so
-	// those readers only ever match by name and inode above.
+	var pairs []pair
 	for _, c := range rest {
-		r := t.find(claimed, func(r *reader) bool {
-			return (r.isGhost() || len(r.fp) > 0) && r.matches(c.head)
-		}, c.path)
-		switch {
-		case r != nil:
-			claimed[r] = true
-			t.claim(r, c)
-		case t.duplicate(c.head, claimed):
+		for _, r := range t.readers {
+			if !claimed[r] && (r.isGhost() || len(r.fp) > 0) && r.matches(c.head) {
+				pairs = append(pairs, pair{c, r})
+			}
+		}
+	}
+	slices.SortStableFunc(pairs, func(a, b pair) int {
+		if c := cmp.Compare(b.r.fpLen(), a.r.fpLen()); c != 0 {
+			return c
+		}
+		if c := cmpBool(a.r.sameFile(a.c.info), b.r.sameFile(b.c.info)); c != 0 {
+			return c
+		}
+		return cmpBool(a.r.path == a.c.path, b.r.path == b.c.path)
+	})
+	taken := make(map[*candidate]bool, len(rest))
+	for _, p := range pairs {
+		if claimed[p.r] || taken[p.c] {
+			continue
+		}
+		claimed[p.r], taken[p.c] = true, true
+		t.claim(p.r, p.c)
+	}
+
+	// Pass 3: what no fingerprint claimed is a copy of a followed file, or a
+	// new file.
+	for _, c := range rest {
+		if taken[c] {
+			continue
+		}
+		if t.duplicate(c.head, claimed) {
 			// A copy of a followed file (say between the copy and the truncate
 			// of a copy-truncate rotation): reading it would repeat its lines.
 			t.log.Debug("skip copy of followed file", "path", c.path)
 			c.close()
-		default:
-			claimed[t.follow(c)] = true
+			continue
 		}
+		// A reader with an empty fingerprint has read nothing, so it is as
+		// good as a new one; it keeps its file by name and inode only after
+		// every reader with content had its chance.
+		r := t.find(claimed, func(r *reader) bool {
+			return !r.isGhost() && len(r.fp) == 0 && r.path == c.path && os.SameFile(r.info, c.info)
+		}, c.path)
+		if r == nil {
+			r = t.follow(c)
+		} else {
+			t.claim(r, c)
+		}
+		claimed[r] = true
 	}
 
 	// Readers whose file no name refers to any more.
@@ -136,16 +157,17 @@ func (t *Tailer) scan() {
 			t.closeFile(r)
 		default:
 			// Removed or moved out of the directory: the open descriptor still
-			// identifies it, so read it to its current end.
-			fi, err := r.file.Stat()
-			if err != nil || fi.Size() < r.readOff {
+			// identifies it, so read it to its current end, unless it was
+			// truncated and written again before it went.
+			size, ok, _ := t.verify(r)
+			if !ok {
 				t.closeFile(r)
 				continue
 			}
 			if !r.gone {
 				t.log.Debug("spool file removed, reading it to the end", "path", r.path)
 			}
-			r.gone, r.size = true, fi.Size()
+			r.gone, r.size = true, size
 			kept = append(kept, r)
 		}
 	}
@@ -259,8 +281,9 @@ func (t *Tailer) follow(c *candidate) *reader {
 	return r
 }
 
-// reopen opens a reader's file again after it was closed with bytes left to
-// read (too many files were open); the scan sorts out any mismatch.
+// reopen opens a reader's file again after it was left closed with bytes to
+// read (too many files were open). Only the very file the last scan saw under
+// that name will do; anything else is for the next scan to sort out.
 func (t *Tailer) reopen(r *reader) {
 	if !t.slotFree(r) {
 		return
@@ -268,10 +291,12 @@ func (t *Tailer) reopen(r *reader) {
 	c, err := t.open(r.path)
 	if err != nil {
 		t.log.Debug("reopen spool file", "path", r.path, "err", err)
+		t.dirty = true
 		return
 	}
 	defer c.close()
-	if !r.matches(c.head) || c.info.Size() < r.readOff {
+	if !r.sameFile(c.info) || !r.matches(c.head) || c.info.Size() < r.readOff {
+		t.dirty = true
 		return
 	}
 	r.file, r.fileInfo, c.file = c.file, c.info, nil
@@ -341,6 +366,18 @@ func (t *Tailer) collect(max int) []Line {
 	}
 	t.lines = out
 	return out
+}
+
+// cmpBool orders true before false.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return -1
+	default:
+		return 1
+	}
 }
 
 func unchanged(a, b os.FileInfo) bool {

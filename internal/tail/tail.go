@@ -129,6 +129,7 @@ type Tailer struct {
 	watchFailed   bool // logged that the watch could not be set
 	dirInfo       os.FileInfo
 	lines         []Line
+	head          []byte   // scratch for verifying fingerprints
 	spare         [][]byte // free read buffers
 	retired       [][]byte // buffers that lines returned by the current Next point into
 	scans         int      // number of scans, for tests
