@@ -28,7 +28,7 @@ const maxPasses = 6
 //
 // It hides at least what the former one-regexp-per-pattern implementation hid,
 // and more: a PEM private key without its end marker is masked to the end of
-// text, a key between others is masked with them. Its output is a fixed point:
+// the text, and what lies between two PEM private keys is masked with them. Its output is a fixed point:
 // Secrets(Secrets(x)) == Secrets(x). It runs in time linear in len(text).
 func Secrets(text string) string {
 	out, found := redactOnce(text)
