@@ -252,6 +252,11 @@ func (p *Pipeline) decode(lines []tail.Line, batch *Batch) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, l := range lines {
+		if l.Oversize {
+			// Longer than any record a writer produces: not ours, or damaged.
+			p.reject(RejectOversized, l, nil)
+			continue
+		}
 		rec, err := spool.Decode(l.Data)
 		if err != nil {
 			p.reject(RejectMalformedRecord, l, err)

@@ -236,3 +236,23 @@ func TestSinkFailureHoldsCheckpoint(t *testing.T) {
 		t.Fatalf("events after retries: first %s last %s", sink.events[0], sink.events[len(sink.events)-1])
 	}
 }
+
+// TestOversizeLineCounted: a spool line longer than the tailer accepts is
+// counted as oversized, and the records around it still arrive.
+func TestOversizeLineCounted(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	all := samples(t)
+	big := []byte(`{"hook_event_name":"Notification","session_id":"s","message":"` + strings.Repeat("x", 4096) + `"}`)
+	writeSpool(t, dir, [][]byte{all[0], big, all[1]}, start)
+	tl, err := tail.New(tail.Options{Dir: dir, Match: spool.IsSpoolFile, MaxLineBytes: 2048, PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl.Close()
+	p, err := New(Options{Tracker: session.New(session.Options{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runUntil(t, p, tl, func(s Stats) bool { return s.Applied == 2 && s.Rejected[RejectOversized] == 1 })
+}
