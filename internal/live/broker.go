@@ -45,7 +45,9 @@ type Options struct {
 	// there is no store to do it.
 	AssignSeq bool
 	// Now is the clock for log durations (default time.Now).
-	Now    func() time.Time
+	Now func() time.Time
+	// Logger gets one debug line per ended stream (info when it was dropped)
+	// and store read failures (default: discard).
 	Logger *slog.Logger
 }
 
