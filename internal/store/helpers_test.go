@@ -1,0 +1,153 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/session"
+	"github.com/claudehooks/claude-hooks-exporter/internal/store/storetest"
+	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// testNow is the clock of stores in tests: an hour after the scripts end.
+var testNow = storetest.Base.Add(2 * time.Hour)
+
+// openStore opens a store in a temporary directory; zero fields of opts take
+// test defaults (path, clock), and it is closed when the test ends.
+func openStore(tb testing.TB, opts Options) *Store {
+	tb.Helper()
+	if opts.Path == "" {
+		opts.Path = filepath.Join(tb.TempDir(), "events.db")
+	}
+	if opts.Now == nil {
+		opts.Now = func() time.Time { return testNow }
+	}
+	s, err := Open(context.Background(), opts)
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("close store: %v", err)
+		}
+	})
+	return s
+}
+
+// insertScripts runs the scripted sessions through a tracker and inserts
+// them in batches of n events, as the daemon's store sink would, and returns
+// the inserted events with their seqs.
+func insertScripts(tb testing.TB, s *Store, capture bool, n int) []wire.Event {
+	tb.Helper()
+	var all []wire.Event
+	for _, b := range storetest.Batches(storetest.Run(tb, session.Options{CaptureContent: capture}), n) {
+		evs := make([]wire.Event, len(b.Events))
+		for i := range b.Events {
+			evs[i] = FromEvent(&b.Events[i], 0, capture)
+		}
+		if err := s.Insert(context.Background(), evs, b.Spans); err != nil {
+			tb.Fatalf("insert: %v", err)
+		}
+		all = append(all, evs...)
+	}
+	return all
+}
+
+// insertAll inserts events in batches of n.
+func insertAll(tb testing.TB, s *Store, evs []wire.Event, n int) {
+	tb.Helper()
+	for i := 0; i < len(evs); i += n {
+		if err := s.Insert(context.Background(), evs[i:min(i+n, len(evs))], nil); err != nil {
+			tb.Fatalf("insert: %v", err)
+		}
+	}
+}
+
+// eventView shows a payload as text in goldens.
+type eventView struct {
+	wire.Event
+	Payload string `json:"payload,omitempty"`
+}
+
+func views(evs []wire.Event) []eventView {
+	out := make([]eventView, len(evs))
+	for i, ev := range evs {
+		out[i] = eventView{Event: ev, Payload: string(ev.Payload)}
+	}
+	return out
+}
+
+// golden compares v, as indented JSON, with testdata/name (rewritten with -update).
+func golden(tb testing.TB, name string, v any) {
+	tb.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		tb.Fatalf("encode %s: %v", name, err)
+	}
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("read golden (run with -update to create it): %v", err)
+	}
+	if diff := cmp.Diff(string(want), buf.String()); diff != "" {
+		tb.Errorf("%s mismatch (-want +got):\n%s", path, diff)
+	}
+}
+
+// seqsOf lists the seqs of events.
+func seqsOf(evs []wire.Event) []int64 {
+	out := make([]int64, len(evs))
+	for i, ev := range evs {
+		out[i] = ev.Seq
+	}
+	return out
+}
+
+// cpuTime is the CPU time this process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// diffJSON compares two values by their JSON form.
+func diffJSON(tb testing.TB, want, got any) string {
+	tb.Helper()
+	w, err := json.MarshalIndent(want, "", " ")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	g, err := json.MarshalIndent(got, "", " ")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cmp.Diff(string(w), string(g))
+}

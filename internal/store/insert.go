@@ -1,0 +1,509 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/session"
+	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
+)
+
+// Session statuses.
+const (
+	StatusActive  = "active"
+	StatusEnded   = "ended"
+	StatusExpired = "expired"
+)
+
+// writeStmts are prepared once on the writer connection.
+type writeStmts struct {
+	lookupSeqs, setLastSeq                  *sql.Stmt
+	loadSession, upsertSession, insertSpan  *sql.Stmt
+	insertEvents, insertPayloads, insertFTS *bulk
+}
+
+func (ws *writeStmts) close() {
+	for _, st := range []*sql.Stmt{ws.lookupSeqs, ws.setLastSeq, ws.loadSession, ws.upsertSession, ws.insertSpan} {
+		if st != nil {
+			_ = st.Close()
+		}
+	}
+	for _, b := range []*bulk{ws.insertEvents, ws.insertPayloads, ws.insertFTS} {
+		if b != nil {
+			b.close()
+		}
+	}
+	*ws = writeStmts{}
+}
+
+// bulk inserts rows of a fixed width with multi-row INSERT statements of
+// maxRows, maxRows/2, ... 1 rows: per-statement costs of database/sql and
+// the driver are paid once per chunk instead of once per row.
+type bulk struct {
+	width, maxRows int
+	stmts          map[int]*sql.Stmt // by rows
+}
+
+// bulkRows is the rows of the largest statement.
+const bulkRows = 64
+
+func newBulk(ctx context.Context, conn *sql.Conn, head string, width, maxRows int) (*bulk, error) {
+	b := &bulk{width: width, maxRows: maxRows, stmts: map[int]*sql.Stmt{}}
+	row := "(?" + strings.Repeat(", ?", width-1) + ")"
+	for n := maxRows; n >= 1; n /= 2 {
+		st, err := conn.PrepareContext(ctx, head+" VALUES "+row+strings.Repeat(", "+row, n-1))
+		if err != nil {
+			b.close()
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+		b.stmts[n] = st
+	}
+	return b, nil
+}
+
+func (b *bulk) close() {
+	for _, st := range b.stmts {
+		_ = st.Close()
+	}
+}
+
+// exec inserts the rows whose values args holds, width values a row.
+func (b *bulk) exec(ctx context.Context, args []any) error {
+	for len(args) > 0 {
+		rows := len(args) / b.width
+		n := b.maxRows
+		for n > rows {
+			n /= 2
+		}
+		if _, err := b.stmts[n].ExecContext(ctx, args[:n*b.width]...); err != nil {
+			return err
+		}
+		args = args[n*b.width:]
+	}
+	return nil
+}
+
+const sessionCols = `session_id, start_time, end_time, last_activity, status, end_reason, source, model, cwd,
+	turns, tool_calls, failures, subagents, events`
+
+// eventWidth is the number of columns insertEvents sets.
+const eventWidth = 18
+
+func (s *Store) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		st  **sql.Stmt
+		sql string
+	}{
+		{&s.stmts.lookupSeqs, `SELECT id, seq FROM events WHERE id IN (SELECT value FROM json_each(?))`},
+		{&s.stmts.setLastSeq, `INSERT INTO meta (key, value) VALUES ('last_seq', ?)
+			ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`},
+		{&s.stmts.loadSession, `SELECT ` + sessionCols + ` FROM sessions WHERE session_id = ?`},
+		{&s.stmts.upsertSession, `INSERT INTO sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (session_id) DO UPDATE SET
+			start_time = excluded.start_time, end_time = excluded.end_time, last_activity = excluded.last_activity,
+			status = excluded.status, end_reason = excluded.end_reason, source = excluded.source, model = excluded.model,
+			cwd = excluded.cwd, turns = excluded.turns, tool_calls = excluded.tool_calls, failures = excluded.failures,
+			subagents = excluded.subagents, events = excluded.events`},
+		{&s.stmts.insertSpan, `INSERT INTO spans (session_id, span_key, parent_key, kind, name, start_time, end_time, outcome, error_type, attrs)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, span_key) DO NOTHING`},
+	} {
+		st, err := s.w.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+		*p.st = st
+	}
+	var err error
+	if s.stmts.insertEvents, err = newBulk(ctx, s.w, `INSERT OR FAIL INTO events (seq, id, time, session_id, event, prompt_id,
+		agent_id, agent_type, tool, tool_use_id, mcp_server, outcome, duration_ms, error, summary, notification_type, cwd, model)`, eventWidth, bulkRows); err != nil {
+		return err
+	}
+	if s.stmts.insertPayloads, err = newBulk(ctx, s.w, `INSERT OR FAIL INTO payloads (seq, truncated, data)`, 3, bulkRows); err != nil {
+		return err
+	}
+	// One row a statement: a multi-row insert needs a statement journal,
+	// and FTS5 flushes its pending entries into a new segment at each.
+	if s.stmts.insertFTS, err = newBulk(ctx, s.w, `INSERT INTO events_fts (rowid, tool, summary, error)`, 4, 1); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Insert stores a batch in one transaction: the events (idempotent by ID: a
+// replayed event keeps its original Seq and counts once), the session rows
+// derived from them and the spans (idempotent by session and key). It sets
+// events[i].Seq to the event's sequence number, new or existing, once the
+// batch is committed; an event older than MaxAge is not stored and keeps Seq
+// 0. Sequence numbers grow in the order of events and are never reused.
+// Without CaptureContent, prompts are removed from events[i] first.
+//
+// When the insert leaves the files over MaxBytes, the oldest events are
+// removed before Insert returns; a failure of that is logged, not returned,
+// since the batch itself is stored.
+func (s *Store) Insert(ctx context.Context, events []wire.Event, spans []session.Span) error {
+	if len(events) == 0 && len(spans) == 0 {
+		return nil
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.w == nil {
+		return errors.New("insert: store closed")
+	}
+	seqs, added, last, err := s.insertTx(ctx, events, spans)
+	if err != nil {
+		return fmt.Errorf("insert %d events, %d spans: %w", len(events), len(spans), err)
+	}
+	for i := range events {
+		events[i].Seq = seqs[i]
+	}
+	s.events.Add(added)
+	s.maxSeq.Store(last)
+	if s.opts.MaxBytes > 0 {
+		if err := s.enforceSize(ctx); err != nil {
+			s.opts.Logger.Warn("store size retention", "err", err)
+		}
+	}
+	return nil
+}
+
+// existing returns the seqs of the events of the batch already stored.
+func (s *Store) existing(ctx context.Context, events []wire.Event) (map[string]int64, error) {
+	ids := make([]string, len(events))
+	for i := range events {
+		ids[i] = events[i].ID
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.stmts.lookupSeqs.QueryContext(ctx, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("look up events: %w", err)
+	}
+	defer rows.Close()
+	found := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return nil, fmt.Errorf("look up events: %w", err)
+		}
+		found[id] = seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look up events: %w", err)
+	}
+	return found, nil
+}
+
+func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []session.Span) (seqs []int64, added, last int64, err error) {
+	if _, err := s.w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return nil, 0, 0, fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			if _, rbErr := s.w.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rbErr != nil {
+				err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+			}
+		}
+	}()
+	var cutoff int64
+	if s.opts.MaxAge > 0 {
+		cutoff = s.opts.Now().Add(-s.opts.MaxAge).UnixNano()
+	}
+	seen, err := s.existing(ctx, events)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	last = s.maxSeq.Load()
+	agg := sessionAgg{s: s, rows: map[string]*sessionRow{}}
+	seqs = make([]int64, len(events))
+	var (
+		eventArgs   = make([]any, 0, len(events)*eventWidth)
+		payloadArgs = make([]any, 0, len(events)*3)
+		ftsArgs     = make([]any, 0, len(events)*4)
+	)
+	for i := range events {
+		ev := &events[i]
+		t := ev.Time.UnixNano()
+		if s.opts.MaxAge > 0 && t < cutoff {
+			continue
+		}
+		if seq, ok := seen[ev.ID]; ok {
+			// A replay (or a repeat within the batch): keep the first seq and counts.
+			seqs[i] = seq
+			continue
+		}
+		if !s.opts.CaptureContent {
+			dropPrompt(ev)
+		}
+		last++
+		seq := last
+		seen[ev.ID] = seq
+		seqs[i] = seq
+		added++
+		var dur any
+		if ev.DurationMS != nil {
+			dur = *ev.DurationMS
+		}
+		eventArgs = append(eventArgs, seq, ev.ID, t, ev.SessionID, ev.Event,
+			null(ev.PromptID), null(ev.AgentID), null(ev.AgentType), null(ev.Tool), null(ev.ToolUseID),
+			null(ev.MCPServer), null(ev.Outcome), dur, null(ev.Error), null(ev.Summary),
+			null(ev.NotificationType), null(ev.CWD), null(ev.Model))
+		if len(ev.Payload) > 0 || ev.Truncated {
+			payloadArgs = append(payloadArgs, seq, ev.Truncated, ev.Payload)
+		}
+		if ev.Tool != "" || ev.Summary != "" || ev.Error != "" {
+			errText := ev.Error
+			if errText == ev.Summary {
+				errText = "" // indexed once, under summary
+			}
+			ftsArgs = append(ftsArgs, seq, null(ev.Tool), null(ev.Summary), null(errText))
+		}
+		if err := agg.event(ctx, ev); err != nil {
+			return nil, 0, 0, err
+		}
+	}
+	if err := s.stmts.insertEvents.exec(ctx, eventArgs); err != nil {
+		return nil, 0, 0, fmt.Errorf("insert events: %w", err)
+	}
+	if err := s.stmts.insertPayloads.exec(ctx, payloadArgs); err != nil {
+		return nil, 0, 0, fmt.Errorf("insert payloads: %w", err)
+	}
+	if added > 0 {
+		if _, err := s.stmts.setLastSeq.ExecContext(ctx, last); err != nil {
+			return nil, 0, 0, fmt.Errorf("record last seq: %w", err)
+		}
+	}
+	for i := range spans {
+		sp := &spans[i]
+		attrs, err := encodeAttrs(sp.Attrs, s.opts.CaptureContent)
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("span %s/%s: %w", sp.SessionID, sp.Key, err)
+		}
+		if _, err := s.stmts.insertSpan.ExecContext(ctx, sp.SessionID, sp.Key, sp.ParentKey, string(sp.Kind), sp.Name,
+			sp.Start.UnixNano(), sp.End.UnixNano(), null(sp.Outcome), null(sp.ErrorType), attrs); err != nil {
+			return nil, 0, 0, fmt.Errorf("insert span %s/%s: %w", sp.SessionID, sp.Key, err)
+		}
+		if sp.Kind == session.KindSession {
+			if err := agg.root(ctx, sp); err != nil {
+				return nil, 0, 0, err
+			}
+		}
+	}
+	if err := agg.flush(ctx); err != nil {
+		return nil, 0, 0, err
+	}
+	// The index goes last: a statement that needs a statement journal makes
+	// FTS5 flush its pending entries into a new segment, so interleaving
+	// index inserts with the others would write small segments and merge
+	// them over and over.
+	if err := s.stmts.insertFTS.exec(ctx, ftsArgs); err != nil {
+		return nil, 0, 0, fmt.Errorf("index events: %w", err)
+	}
+	if _, err := s.w.ExecContext(ctx, "COMMIT"); err != nil {
+		return nil, 0, 0, fmt.Errorf("commit: %w", err)
+	}
+	return seqs, added, last, nil
+}
+
+// null stores "" as NULL: absent fields cost nothing and stay out of the
+// partial indexes.
+func null(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// encodeAttrs renders span attributes as one JSON object, in their order;
+// without captureContent a prompt the tracker captured is left out.
+func encodeAttrs(attrs []session.Attr, captureContent bool) (any, error) {
+	if len(attrs) == 0 {
+		return nil, nil
+	}
+	b := []byte{'{'}
+	for _, a := range attrs {
+		if a.Key == session.AttrPrompt && !captureContent {
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		k, err := json.Marshal(a.Key)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(a.Value)
+		if err != nil {
+			return nil, fmt.Errorf("attribute %s: %w", a.Key, err)
+		}
+		b = append(b, k...)
+		b = append(b, ':')
+		b = append(b, v...)
+	}
+	return string(append(b, '}')), nil
+}
+
+// sessionRow is one row of the sessions table while a batch is applied.
+type sessionRow struct {
+	id                                    string
+	start, last                           int64
+	end                                   sql.NullInt64
+	status, endReason, source, model, cwd string
+	turns, toolCalls, failures, subagents int64
+	events                                int64
+	dirty                                 bool
+}
+
+// sessionAgg folds a batch's new events and session spans into session rows,
+// reading each row once and writing it once per batch.
+type sessionAgg struct {
+	s     *Store
+	rows  map[string]*sessionRow
+	order []*sessionRow
+}
+
+// get returns the session's row, loaded from the table or new (nil when new
+// and create is false).
+func (a *sessionAgg) get(ctx context.Context, id string, create bool) (*sessionRow, error) {
+	if r, ok := a.rows[id]; ok {
+		return r, nil
+	}
+	r := &sessionRow{id: id}
+	var endReason, source, model, cwd sql.NullString
+	err := a.s.stmts.loadSession.QueryRowContext(ctx, id).Scan(&r.id, &r.start, &r.end, &r.last, &r.status,
+		&endReason, &source, &model, &cwd, &r.turns, &r.toolCalls, &r.failures, &r.subagents, &r.events)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if !create {
+			return nil, nil
+		}
+		r.status = "" // set by the first event
+	case err != nil:
+		return nil, fmt.Errorf("load session %s: %w", id, err)
+	}
+	r.endReason, r.source, r.model, r.cwd = endReason.String, source.String, model.String, cwd.String
+	a.rows[id] = r
+	a.order = append(a.order, r)
+	return r, nil
+}
+
+// event applies a newly stored event to its session.
+func (a *sessionAgg) event(ctx context.Context, ev *wire.Event) error {
+	r, err := a.get(ctx, ev.SessionID, true)
+	if err != nil {
+		return err
+	}
+	t := ev.Time.UnixNano()
+	if r.status == "" {
+		r.status, r.start, r.last = StatusActive, t, t
+	}
+	r.start = min(r.start, t)
+	r.last = max(r.last, t)
+	r.events++
+	r.dirty = true
+	if ev.CWD != "" {
+		r.cwd = ev.CWD
+	}
+	if ev.Outcome == "failure" {
+		r.failures++
+	}
+	switch ev.Event {
+	case "UserPromptSubmit":
+		r.turns++
+	case "PreToolUse":
+		r.toolCalls++
+	case "SubagentStart":
+		r.subagents++
+	case "SessionStart":
+		if ev.Model != "" {
+			r.model = ev.Model
+		}
+		if src := payloadString(ev.Payload, "source"); src != "" {
+			r.source = src
+		}
+		if r.status != StatusActive && r.end.Valid && t >= r.end.Int64 {
+			// A resumed session starts again under the same id.
+			r.status, r.end, r.endReason = StatusActive, sql.NullInt64{}, ""
+		}
+	case "SessionEnd":
+		r.status = StatusEnded
+		r.end = sql.NullInt64{Int64: t, Valid: true}
+		r.endReason = payloadString(ev.Payload, "reason")
+		return nil
+	}
+	if r.status == StatusExpired && r.end.Valid && t > r.end.Int64 {
+		// Activity after expiry: the session was alive after all.
+		r.status, r.end, r.endReason = StatusActive, sql.NullInt64{}, ""
+	}
+	return nil
+}
+
+// root applies a session's root span: expiry (or eviction) closes a session
+// that had no activity since, and a root span of a session whose SessionEnd
+// event the store never saw ends it.
+func (a *sessionAgg) root(ctx context.Context, sp *session.Span) error {
+	if sp.ParentKey != "" {
+		return nil
+	}
+	r, err := a.get(ctx, sp.SessionID, false)
+	if err != nil || r == nil {
+		return err
+	}
+	end := sp.End.UnixNano()
+	if r.status != StatusActive || end < r.last {
+		return nil
+	}
+	r.dirty = true
+	r.end = sql.NullInt64{Int64: end, Valid: true}
+	if sp.Outcome == "expired" {
+		r.status = StatusExpired
+		r.endReason = sp.ErrorType
+		return nil
+	}
+	r.status = StatusEnded
+	for _, at := range sp.Attrs {
+		if at.Key == session.AttrSessionEnd {
+			if v, ok := at.Value.(string); ok {
+				r.endReason = v
+			}
+		}
+	}
+	return nil
+}
+
+func (a *sessionAgg) flush(ctx context.Context) error {
+	for _, r := range a.order {
+		if !r.dirty {
+			continue
+		}
+		if _, err := a.s.stmts.upsertSession.ExecContext(ctx, r.id, r.start, r.end, r.last, r.status,
+			null(r.endReason), null(r.source), null(r.model), null(r.cwd),
+			r.turns, r.toolCalls, r.failures, r.subagents, r.events); err != nil {
+			return fmt.Errorf("store session %s: %w", r.id, err)
+		}
+	}
+	return nil
+}
+
+// payloadString reads a top-level string member of a JSON object payload; ""
+// when absent or unreadable (a cut payload).
+func payloadString(p []byte, key string) string {
+	if len(p) == 0 {
+		return ""
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(p, &m) != nil {
+		return ""
+	}
+	var v string
+	if json.Unmarshal(m[key], &v) != nil {
+		return ""
+	}
+	return v
+}

@@ -1,0 +1,288 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Defaults of Options.
+const (
+	DefaultPayloadMaxBytes = 64 << 10
+	DefaultMaxAge          = 30 * 24 * time.Hour
+	DefaultMaxBytes        = 2 << 30
+)
+
+// readConns is how many connections serve queries concurrently with the writer.
+const readConns = 4
+
+// Options configures a Store. Zero values take the defaults.
+type Options struct {
+	// Path is the database file; its directory is created when missing. The
+	// file, its -wal and -shm are created 0600.
+	Path string
+	// PayloadMaxBytes caps the stored payload (default 64 KiB); a longer one is
+	// cut and flagged Truncated. The full payload stays in the spool.
+	PayloadMaxBytes int
+	// MaxAge removes events older than this, by event time (default 30 days;
+	// negative: no age limit).
+	MaxAge time.Duration
+	// MaxBytes caps the database and its write-ahead log together (default
+	// 2 GiB; negative: no size limit). Inserts that cross it remove the oldest
+	// events until the files are under it again.
+	MaxBytes int64
+	// CaptureContent allows prompts in the store. Off, Insert drops any prompt
+	// that reaches it (from the summary and the payload), whatever built the event.
+	CaptureContent bool
+	// Now is the clock of the age retention (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.PayloadMaxBytes == 0 {
+		o.PayloadMaxBytes = DefaultPayloadMaxBytes
+	}
+	if o.MaxAge == 0 {
+		o.MaxAge = DefaultMaxAge
+	}
+	if o.MaxBytes == 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Store is the event store. Insert, EnforceRetention and RunRetention write
+// through one connection, one at a time; queries run concurrently with them
+// on their own connections and see only committed batches.
+type Store struct {
+	opts Options
+	path string
+
+	// wmu serialises the writer: w and the statements prepared on it.
+	wmu   sync.Mutex
+	wdb   *sql.DB
+	w     *sql.Conn
+	stmts writeStmts
+
+	r *sql.DB
+
+	events atomic.Int64 // rows in events
+	maxSeq atomic.Int64 // highest seq ever assigned
+	// sizeRuns counts size-retention passes (tests observe it).
+	sizeRuns atomic.Int64
+}
+
+// Open opens the store at opts.Path, creating the database or migrating it to
+// SchemaVersion.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	opts = opts.withDefaults()
+	if opts.Path == "" {
+		return nil, errors.New("open store: no path")
+	}
+	path, err := filepath.Abs(opts.Path)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", opts.Path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	// SQLite creates a new file with the process umask and gives the -wal and
+	// -shm files the mode of the database: create it private first.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	_ = f.Close()
+
+	s := &Store{opts: opts, path: path}
+	if err := s.open(ctx); err != nil {
+		s.closeAll()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// dsn is the driver's name for the database with the given pragmas.
+func dsn(path string, params url.Values) string {
+	u := url.URL{Scheme: "file", Path: path, RawQuery: params.Encode()}
+	return u.String()
+}
+
+func (s *Store) open(ctx context.Context) error {
+	wp := url.Values{}
+	// auto_vacuum only takes effect on a new database: it lets retention hand
+	// freed pages back to the file system with incremental_vacuum.
+	wp.Set("_auto_vacuum", "INCREMENTAL")
+	wp.Add("_pragma", "busy_timeout(10000)")
+	wp.Add("_pragma", "journal_mode(WAL)")
+	// NORMAL in WAL mode: a commit survives a crash of the process (kill -9);
+	// an operating system crash may lose the last commits, which the spool
+	// still holds.
+	wp.Add("_pragma", "synchronous(NORMAL)")
+	// The WAL is reset after a checkpoint; this truncates what is left of it
+	// so that its file does not keep the size of the largest batch.
+	wp.Add("_pragma", "journal_size_limit(4194304)")
+	wp.Add("_pragma", "cache_size(-16384)")
+	wp.Add("_pragma", "temp_store(MEMORY)")
+	var err error
+	if s.wdb, err = sql.Open("sqlite", dsn(s.path, wp)); err != nil {
+		return err
+	}
+	s.wdb.SetMaxOpenConns(1)
+	if s.w, err = s.wdb.Conn(ctx); err != nil {
+		return err
+	}
+	var mode string
+	if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("read journal mode: %w", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal mode is %q, want wal", mode)
+	}
+	if err := migrate(ctx, s.w, s.opts.Now()); err != nil {
+		return err
+	}
+	if err := s.prepare(ctx); err != nil {
+		return err
+	}
+
+	rp := url.Values{}
+	rp.Add("_pragma", "busy_timeout(10000)")
+	rp.Add("_pragma", "query_only(1)")
+	rp.Add("_pragma", "cache_size(-8192)")
+	rp.Add("_pragma", "temp_store(MEMORY)")
+	if s.r, err = sql.Open("sqlite", dsn(s.path, rp)); err != nil {
+		return err
+	}
+	s.r.SetMaxOpenConns(readConns)
+	s.r.SetMaxIdleConns(readConns)
+
+	var n, seq int64
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil {
+		return fmt.Errorf("count events: %w", err)
+	}
+	if err := s.w.QueryRowContext(ctx, `SELECT max(coalesce((SELECT value FROM meta WHERE key = 'last_seq'), 0),
+		coalesce((SELECT max(seq) FROM events), 0))`).Scan(&seq); err != nil {
+		return fmt.Errorf("read last seq: %w", err)
+	}
+	s.events.Store(n)
+	s.maxSeq.Store(seq)
+	return nil
+}
+
+// Close closes the store; a clean close folds the write-ahead log into the
+// database file.
+func (s *Store) Close() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.w != nil {
+		// Keeps the query planner's statistics current; cheap when nothing changed.
+		if _, err := s.w.ExecContext(context.Background(), "PRAGMA optimize"); err != nil {
+			s.opts.Logger.Debug("store optimize", "err", err)
+		}
+	}
+	return s.closeAll()
+}
+
+func (s *Store) closeAll() error {
+	var errs []error
+	s.stmts.close()
+	if s.r != nil {
+		// s.r stays set: queries racing with Close get the driver's error.
+		errs = append(errs, s.r.Close())
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+		s.w = nil
+	}
+	if s.wdb != nil {
+		errs = append(errs, s.wdb.Close())
+		s.wdb = nil
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close store %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// MaxSeq returns the highest sequence number the store has assigned (0 when
+// none), also after retention removed that event.
+func (s *Store) MaxSeq(ctx context.Context) (int64, error) {
+	return s.maxSeq.Load(), nil
+}
+
+// Stats returns the size of the database and its write-ahead log on disk, and
+// how many events it holds.
+func (s *Store) Stats(ctx context.Context) (bytes int64, events int64, err error) {
+	bytes, err = s.size()
+	return bytes, s.events.Load(), err
+}
+
+// size is the bytes the database and its write-ahead log take on disk.
+func (s *Store) size() (int64, error) {
+	var total int64
+	for _, p := range []string{s.path, s.path + "-wal"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("store size: %w", err)
+		}
+		total += fi.Size()
+	}
+	return total, nil
+}
+
+// IntegrityCheck runs SQLite's integrity check and the full-text index's own,
+// and returns an error listing what they found.
+func (s *Store) IntegrityCheck(ctx context.Context) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.w == nil {
+		return errors.New("integrity check: store closed")
+	}
+	rows, err := s.w.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			rows.Close()
+			return fmt.Errorf("integrity check: %w", err)
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("integrity check: %s", strings.Join(problems, "; "))
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO events_fts(events_fts) VALUES ('integrity-check')`); err != nil {
+		return fmt.Errorf("integrity check: full-text index: %w", err)
+	}
+	return nil
+}
