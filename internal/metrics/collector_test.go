@@ -19,6 +19,7 @@ import (
 	"github.com/claudehooks/claude-hooks-exporter/internal/histo"
 	"github.com/claudehooks/claude-hooks-exporter/internal/hookevent"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
+	"github.com/claudehooks/claude-hooks-exporter/internal/transcript"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -51,6 +52,20 @@ func loadEvents(tb testing.TB) []*hookevent.Event {
 		evs = append(evs, &ev)
 	}
 	return evs
+}
+
+// usageFixture is transcript usage of the sample session: two Opus responses
+// (one counted in two steps), a Haiku subagent, a model without a price, and
+// a correction downwards that the counter absorbs.
+func usageFixture() []transcript.Usage {
+	return []transcript.Usage{
+		{SessionID: "s1", PromptID: "p1", Model: "claude-opus-4-6", MessageID: "m1", Input: 3, Output: 20, CacheRead: 14250, CacheCreation: 5139, CacheCreation1h: 5139},
+		{SessionID: "s1", PromptID: "p1", Model: "claude-opus-4-6", MessageID: "m1", Output: 167},
+		{SessionID: "s1", PromptID: "p1", Model: "claude-opus-4-6", MessageID: "m2", Input: 1, Output: 96, CacheRead: 19389, CacheCreation: 412, CacheCreation1h: 412},
+		{SessionID: "s1", PromptID: "p1", AgentID: "a1", Model: "claude-haiku-4-5", MessageID: "m3", Input: 9, Output: 71, CacheCreation: 3120},
+		{SessionID: "s1", Model: "claude-experimental-9", MessageID: "m4", Input: 5, Output: 7},
+		{SessionID: "s1", Model: "claude-experimental-9", MessageID: "m4", Output: -2},
+	}
 }
 
 func ingestFixture() IngestSnapshot {
@@ -112,10 +127,12 @@ func TestMetricsGolden(t *testing.T) {
 	tests := []struct {
 		name   string
 		events bool
+		usage  bool
 		ingest func() IngestSnapshot
 	}{
-		{"empty", false, nil},
-		{"sessions", true, ingestFixture},
+		{"empty", false, false, nil},
+		{"sessions", true, false, ingestFixture},
+		{"usage", true, true, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,6 +140,11 @@ func TestMetricsGolden(t *testing.T) {
 			if tc.events {
 				for _, ev := range loadEvents(t) {
 					tr.Apply(ev)
+				}
+			}
+			if tc.usage {
+				for _, u := range usageFixture() {
+					tr.ApplyUsage(u)
 				}
 			}
 			reg := registry(t, tr, tc.ingest)
@@ -189,14 +211,23 @@ func TestNativeHistograms(t *testing.T) {
 // way and applying the rest equals a scrape of an uninterrupted run.
 func TestMetricsSurviveRestart(t *testing.T) {
 	evs := loadEvents(t)
+	us := usageFixture()
+	// Usage is applied after the event of the same index, as the pipeline
+	// interleaves transcript polls with events.
+	apply := func(tr *session.Tracker, i int) {
+		tr.Apply(evs[i])
+		if i < len(us) {
+			tr.ApplyUsage(us[i])
+		}
+	}
 	whole := session.New(session.Options{})
-	for _, ev := range evs {
-		whole.Apply(ev)
+	for i := range evs {
+		apply(whole, i)
 	}
 	for _, split := range []int{1, len(evs) / 3, len(evs) / 2, len(evs) - 1} {
 		first := session.New(session.Options{})
-		for _, ev := range evs[:split] {
-			first.Apply(ev)
+		for i := range split {
+			apply(first, i)
 		}
 		b, err := first.MarshalState()
 		if err != nil {
@@ -206,8 +237,8 @@ func TestMetricsSurviveRestart(t *testing.T) {
 		if err := second.UnmarshalState(b); err != nil {
 			t.Fatal(err)
 		}
-		for _, ev := range evs[split:] {
-			second.Apply(ev)
+		for i := split; i < len(evs); i++ {
+			apply(second, i)
 		}
 		want := format(t, registry(t, whole, nil))
 		if err := testutil.GatherAndCompare(registry(t, second, nil), bytes.NewReader(want)); err != nil {

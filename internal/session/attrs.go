@@ -10,39 +10,48 @@ import (
 // conventions; claude_code.* keys are ours; session.id and prompt.id are the
 // names Claude Code's own telemetry uses, so spans join with it.
 const (
-	AttrSessionID        = "session.id"
-	AttrPromptID         = "prompt.id"
-	AttrConversationID   = "gen_ai.conversation.id"
-	AttrOperationName    = "gen_ai.operation.name"
-	AttrProviderName     = "gen_ai.provider.name"
-	AttrAgentName        = "gen_ai.agent.name"
-	AttrAgentID          = "gen_ai.agent.id"
-	AttrRequestModel     = "gen_ai.request.model"
-	AttrToolName         = "gen_ai.tool.name"
-	AttrToolCallID       = "gen_ai.tool.call.id"
-	AttrToolType         = "gen_ai.tool.type"
-	AttrToolArguments    = "gen_ai.tool.call.arguments" // captured content only
-	AttrToolResult       = "gen_ai.tool.call.result"    // captured content only
-	AttrFilePath         = "file.path"
-	AttrMCPServer        = "claude_code.mcp.server"
-	AttrCommandName      = "claude_code.command.name" // a Bash command's program, e.g. "npm"
-	AttrCommandSize      = "claude_code.command.size"
-	AttrCommand          = "claude_code.command" // captured content only
-	AttrToolInputSize    = "claude_code.tool.input.size"
-	AttrToolOutputSize   = "claude_code.tool.output.size"
-	AttrToolErrorSize    = "claude_code.tool.error.size"
-	AttrToolError        = "claude_code.tool.error" // captured content only
-	AttrPromptSize       = "claude_code.prompt.size"
-	AttrPrompt           = "claude_code.prompt" // captured content only
-	AttrSessionSource    = "claude_code.session.source"
-	AttrSessionEnd       = "claude_code.session.end_reason"
-	AttrSessionGen       = "claude_code.session.generation"
-	AttrCWD              = "claude_code.cwd"
-	AttrPermissionMode   = "claude_code.permission_mode"
-	AttrTurns            = "claude_code.turns"
-	AttrToolCalls        = "claude_code.tool_calls"
-	AttrPermissionSource = "claude_code.permission.source"
-	AttrCompactTrigger   = "claude_code.compaction.trigger"
+	AttrSessionID      = "session.id"
+	AttrPromptID       = "prompt.id"
+	AttrConversationID = "gen_ai.conversation.id"
+	AttrOperationName  = "gen_ai.operation.name"
+	AttrProviderName   = "gen_ai.provider.name"
+	AttrAgentName      = "gen_ai.agent.name"
+	AttrAgentID        = "gen_ai.agent.id"
+	AttrRequestModel   = "gen_ai.request.model"
+	AttrResponseModel  = "gen_ai.response.model"
+	// Token usage from the transcripts. input_tokens includes the cached
+	// input tokens; cache_read and cache_creation are parts of it.
+	AttrUsageInput         = "gen_ai.usage.input_tokens"
+	AttrUsageOutput        = "gen_ai.usage.output_tokens"
+	AttrUsageCacheRead     = "gen_ai.usage.cache_read.input_tokens"
+	AttrUsageCacheCreation = "gen_ai.usage.cache_creation.input_tokens"
+	AttrCostUSD            = "claude_code.cost.usd" // float, from the price table
+	AttrModels             = "claude_code.models"   // every model the span used, sorted, comma-separated
+	AttrToolName           = "gen_ai.tool.name"
+	AttrToolCallID         = "gen_ai.tool.call.id"
+	AttrToolType           = "gen_ai.tool.type"
+	AttrToolArguments      = "gen_ai.tool.call.arguments" // captured content only
+	AttrToolResult         = "gen_ai.tool.call.result"    // captured content only
+	AttrFilePath           = "file.path"
+	AttrMCPServer          = "claude_code.mcp.server"
+	AttrCommandName        = "claude_code.command.name" // a Bash command's program, e.g. "npm"
+	AttrCommandSize        = "claude_code.command.size"
+	AttrCommand            = "claude_code.command" // captured content only
+	AttrToolInputSize      = "claude_code.tool.input.size"
+	AttrToolOutputSize     = "claude_code.tool.output.size"
+	AttrToolErrorSize      = "claude_code.tool.error.size"
+	AttrToolError          = "claude_code.tool.error" // captured content only
+	AttrPromptSize         = "claude_code.prompt.size"
+	AttrPrompt             = "claude_code.prompt" // captured content only
+	AttrSessionSource      = "claude_code.session.source"
+	AttrSessionEnd         = "claude_code.session.end_reason"
+	AttrSessionGen         = "claude_code.session.generation"
+	AttrCWD                = "claude_code.cwd"
+	AttrPermissionMode     = "claude_code.permission_mode"
+	AttrTurns              = "claude_code.turns"
+	AttrToolCalls          = "claude_code.tool_calls"
+	AttrPermissionSource   = "claude_code.permission.source"
+	AttrCompactTrigger     = "claude_code.compaction.trigger"
 )
 
 // Fixed attribute values.
@@ -96,7 +105,8 @@ func (t *Tracker) sessionAttrs(s *sessionState, reason string) []Attr {
 	if s.PermissionMode != "" {
 		attrs = append(attrs, Attr{AttrPermissionMode, s.PermissionMode})
 	}
-	return append(attrs, Attr{AttrTurns, int64(s.Turns)}, Attr{AttrToolCalls, int64(s.ToolCalls)})
+	attrs = append(attrs, Attr{AttrTurns, int64(s.Turns)}, Attr{AttrToolCalls, int64(s.ToolCalls)})
+	return usageAttrs(attrs, s.Usage, s.Model)
 }
 
 func (t *Tracker) turnAttrs(s *sessionState, tu *turnState) []Attr {
@@ -107,7 +117,7 @@ func (t *Tracker) turnAttrs(s *sessionState, tu *turnState) []Attr {
 	if tu.Prompt != "" {
 		attrs = append(attrs, Attr{AttrPrompt, tu.Prompt})
 	}
-	return attrs
+	return usageAttrs(attrs, tu.Usage, "")
 }
 
 // emitCall emits a tool call span; ev is the event that ended it, nil when the
@@ -205,6 +215,7 @@ func (t *Tracker) emitAgent(s *sessionState, a *agentState, end time.Time, outco
 	}
 	attrs = append(attrs, Attr{AttrAgentID, a.ID})
 	attrs = common(attrs, s, a.PromptID)
+	attrs = usageAttrs(attrs, a.Usage, "")
 	t.emit(s, KindSubagent, s.key("agent:"+a.ID), a.Parent, name, a.Start, end, outcome, errType, attrs)
 }
 

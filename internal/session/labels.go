@@ -36,6 +36,8 @@ const (
 	OverflowToolLabels      = "tool_labels"       // events whose tool label was folded into "other"
 	OverflowAgentTypeLabels = "agent_type_labels" // subagents whose agent_type label was folded into "other"
 	OverflowEndedSessions   = "ended_sessions"    // ended-session records dropped beyond the cap before their retention
+	OverflowModelLabels     = "model_labels"      // usage changes whose model label was folded into "other"
+	OverflowPendingUsage    = "pending_usage"     // usage changes for not yet opened turns or subagents beyond the per-session cap (left off those spans)
 )
 
 // Closed label sets. The metrics collector exposes every member from the start
@@ -77,6 +79,7 @@ var (
 	OverflowKinds = []string{
 		OverflowSessions, OverflowOpenCalls, OverflowOpenWaits, OverflowOpenSubagents,
 		OverflowToolLabels, OverflowAgentTypeLabels, OverflowEndedSessions,
+		OverflowModelLabels, OverflowPendingUsage,
 	}
 	// BuiltinTools are Claude Code's own tools: each always gets its own tool label,
 	// outside the cap on other (MCP, plugin, future) tool names.

@@ -26,7 +26,9 @@ type state struct {
 	// far, in admission order (first come, first served; stable across restarts).
 	Tools      []string `json:"tools"`
 	AgentTypes []string `json:"agent_types"`
-	Metrics    Metrics  `json:"metrics"`
+	// Models are the admitted model label values, the same way.
+	Models  []string `json:"models,omitempty"`
+	Metrics Metrics  `json:"metrics"`
 }
 
 // Metrics are the tracker's counters and histograms, by label value. They are
@@ -48,6 +50,10 @@ type Metrics struct {
 	StopFailures       map[string]uint64           `json:"stop_failures"`       // claude_hooks_stop_failures_total{error}
 	LateEvents         uint64                      `json:"late_events"`         // claude_hooks_late_events_total
 	Overflow           map[string]uint64           `json:"overflow"`            // claude_hooks_tracker_overflow_total{kind}
+	// Token usage from the transcripts (ApplyUsage), by model label.
+	Tokens         map[string]*TokenCounts `json:"tokens,omitempty"`          // claude_hooks_tokens_total{model,type}
+	Cost           map[string]*Counter     `json:"cost,omitempty"`            // claude_hooks_cost_usd_total{model}
+	UnpricedTokens map[string]*Counter     `json:"unpriced_tokens,omitempty"` // claude_hooks_cost_unknown_model_tokens_total{model}
 }
 
 // ToolCounts are the ended tool calls of one tool label, by outcome.
@@ -78,6 +84,9 @@ func newMetrics() Metrics {
 		Notifications:      map[string]uint64{},
 		StopFailures:       map[string]uint64{},
 		Overflow:           map[string]uint64{},
+		Tokens:             map[string]*TokenCounts{},
+		Cost:               map[string]*Counter{},
+		UnpricedTokens:     map[string]*Counter{},
 	}
 }
 
@@ -99,6 +108,9 @@ func (m *Metrics) fill() {
 	fillMap(&m.Notifications, n.Notifications)
 	fillMap(&m.StopFailures, n.StopFailures)
 	fillMap(&m.Overflow, n.Overflow)
+	fillMap(&m.Tokens, n.Tokens)
+	fillMap(&m.Cost, n.Cost)
+	fillMap(&m.UnpricedTokens, n.UnpricedTokens)
 	if m.TurnDuration == nil {
 		m.TurnDuration = n.TurnDuration
 	}
@@ -158,6 +170,13 @@ type sessionState struct {
 	// ids of the last stopped subagents: their stragglers reopen nothing.
 	RecentPrompts []string `json:"recent_prompts,omitempty"`
 	RecentAgents  []string `json:"recent_agents,omitempty"`
+
+	// Usage is the token usage of the whole session (subagents included), from
+	// the transcripts; PendingTurns and PendingAgents hold usage for prompts
+	// and subagents whose spans have not opened yet, by prompt and agent id.
+	Usage         *usageState            `json:"usage,omitempty"`
+	PendingTurns  map[string]*usageState `json:"pending_turns,omitempty"`
+	PendingAgents map[string]*usageState `json:"pending_agents,omitempty"`
 }
 
 // ordinals number spans that have no payload id.
@@ -176,6 +195,8 @@ type turnState struct {
 	// PromptSize is the prompt's size in bytes, -1 when no UserPromptSubmit was seen.
 	PromptSize int    `json:"prompt_size"`
 	Prompt     string `json:"prompt,omitempty"` // captured content only
+	// Usage is the turn's token usage, its subagents' included.
+	Usage *usageState `json:"usage,omitempty"`
 }
 
 type callState struct {
@@ -211,11 +232,12 @@ type waitState struct {
 }
 
 type agentState struct {
-	ID       string    `json:"id"`
-	Type     string    `json:"type,omitempty"`
-	PromptID string    `json:"prompt_id,omitempty"`
-	Parent   string    `json:"parent"`
-	Start    time.Time `json:"start"`
+	ID       string      `json:"id"`
+	Type     string      `json:"type,omitempty"`
+	PromptID string      `json:"prompt_id,omitempty"`
+	Parent   string      `json:"parent"`
+	Start    time.Time   `json:"start"`
+	Usage    *usageState `json:"usage,omitempty"`
 }
 
 type compactState struct {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/hookevent"
+	"github.com/claudehooks/claude-hooks-exporter/internal/pricing"
 	"github.com/claudehooks/claude-hooks-exporter/internal/redact"
 )
 
@@ -23,6 +24,7 @@ const (
 	DefaultMaxOpenCalls    = 256
 	DefaultMaxMCPTools     = 50
 	DefaultMaxAgentTypes   = 20
+	DefaultMaxModels       = 20
 	DefaultContentMaxBytes = 2048
 	DefaultEndedRetention  = 24 * time.Hour
 	DefaultMaxEnded        = 10000
@@ -62,6 +64,12 @@ type Options struct {
 	// MaxAgentTypes caps the agent_type label the same way beyond the built-in
 	// subagent types (default 20).
 	MaxAgentTypes int
+	// MaxModels caps the model label of the token and cost metrics: the first
+	// MaxModels model names seen, then "other" (default 20).
+	MaxModels int
+	// Prices prices token usage (ApplyUsage); nil takes pricing.Default(), the
+	// built-in copy of deploy/prices.yaml.
+	Prices *pricing.Table
 	// CaptureContent puts prompts, commands, tool input and output and error
 	// messages on spans (redacted and capped); off, only their sizes appear.
 	CaptureContent bool
@@ -89,6 +97,12 @@ func (o Options) withDefaults() Options {
 	if o.MaxAgentTypes <= 0 {
 		o.MaxAgentTypes = DefaultMaxAgentTypes
 	}
+	if o.MaxModels <= 0 {
+		o.MaxModels = DefaultMaxModels
+	}
+	if o.Prices == nil {
+		o.Prices = pricing.Default()
+	}
 	if o.ContentMaxBytes <= 0 {
 		o.ContentMaxBytes = DefaultContentMaxBytes
 	}
@@ -110,9 +124,10 @@ type Tracker struct {
 
 	mu sync.RWMutex
 	st state
-	// toolIdx and agentIdx index st.Tools and st.AgentTypes.
+	// toolIdx, agentIdx and modelIdx index st.Tools, st.AgentTypes and st.Models.
 	toolIdx  map[string]struct{}
 	agentIdx map[string]struct{}
+	modelIdx map[string]struct{}
 	// out collects the spans closed by the current Apply or Expire.
 	out []Span
 }
@@ -142,6 +157,10 @@ func (t *Tracker) reset(st state) {
 	t.agentIdx = make(map[string]struct{}, len(st.AgentTypes))
 	for _, v := range st.AgentTypes {
 		t.agentIdx[v] = struct{}{}
+	}
+	t.modelIdx = make(map[string]struct{}, len(st.Models))
+	for _, v := range st.Models {
+		t.modelIdx[v] = struct{}{}
 	}
 }
 
@@ -211,9 +230,10 @@ type Snapshot struct {
 	SessionsWaiting int
 	// OldestWait is when the longest of those waits started; zero when none.
 	OldestWait time.Time
-	// ToolLabels and AgentTypeLabels are the admitted capped label values.
+	// ToolLabels, AgentTypeLabels and ModelLabels are the admitted capped label values.
 	ToolLabels      []string
 	AgentTypeLabels []string
+	ModelLabels     []string
 }
 
 // Read calls fn with a snapshot while holding the read lock; fn must not keep
@@ -226,6 +246,7 @@ func (t *Tracker) Read(fn func(*Snapshot)) {
 		SessionsActive:  len(t.st.Sessions),
 		ToolLabels:      t.st.Tools,
 		AgentTypeLabels: t.st.AgentTypes,
+		ModelLabels:     t.st.Models,
 	}
 	for _, s := range t.st.Sessions {
 		since, ok := s.waitingSince()
@@ -525,6 +546,7 @@ func (t *Tracker) openTurn(s *sessionState, ev *hookevent.Event, submitted bool)
 		key = s.key("turn:" + strconv.Itoa(s.Seq.Turn))
 	}
 	s.Turn = &turnState{Key: key, PromptID: ev.PromptID, Start: ev.Received, LastSeen: ev.Received, PromptSize: -1}
+	claimPending(s.PendingTurns, ev.PromptID, &s.Turn.Usage)
 	if submitted {
 		t.recordPrompt(s.Turn, ev)
 	}
@@ -976,6 +998,7 @@ func (t *Tracker) openAgent(s *sessionState, ev *hookevent.Event) {
 		t.emitAgent(s, a, a.Start, OutcomeExpired, "evicted")
 	}
 	a := &agentState{ID: ev.AgentID, Type: ev.AgentType, PromptID: ev.PromptID, Parent: s.parentFor(""), Start: ev.Received}
+	claimPending(s.PendingAgents, ev.AgentID, &a.Usage)
 	s.Agent = append(s.Agent, a)
 	t.st.Metrics.Subagents[t.agentLabel(a.Type, true)]++
 }

@@ -136,9 +136,13 @@ type file struct {
 	// Recent are the counted figures of the file's last message ids.
 	Recent []contribution `json:"recent,omitempty"`
 
-	misses     int    // consecutive failed attempts
-	retryAt    uint64 // poll number of the next attempt
-	lastGrowth uint64 // poll number of the last complete line read
+	// Misses counts consecutive failed attempts to read the file; RetryAt is
+	// the Poll number of the next attempt, LastGrowth that of the last complete
+	// line read. They are persisted so that what a restored follower does is
+	// what the original would have done.
+	Misses     int    `json:"misses,omitempty"`
+	RetryAt    uint64 `json:"retry_at,omitempty"`
+	LastGrowth uint64 `json:"last_growth,omitempty"`
 }
 
 // contribution is what one message id has counted so far.
@@ -187,8 +191,8 @@ type Follower struct {
 	retiredOrder []string
 	// mains maps a session id to its main transcript's path.
 	mains map[string]string
-	// derived remembers (session, agent) pairs whose subagent path was derived.
-	derived map[agentKey]struct{}
+	// derived maps (session, agent) pairs to the subagent path derived for them.
+	derived map[agentKey]string
 	seen    *seenSet
 	parser  parser
 	strs    map[string]string // interned models and agent ids
@@ -209,7 +213,7 @@ func NewFollower(opts Options) *Follower {
 		files:   map[string]*file{},
 		retired: map[string]*file{},
 		mains:   map[string]string{},
-		derived: map[agentKey]struct{}{},
+		derived: map[agentKey]string{},
 		seen:    newSeenSet(opts.MaxMessageIDs),
 		strs:    map[string]string{},
 	}
@@ -259,6 +263,9 @@ func (f *Follower) Track(ev *hookevent.Event) {
 func (f *Follower) track(path, session, agent string, sub bool) {
 	if fl := f.files[path]; fl != nil {
 		fl.Closing = false
+		// An event names the file: if it could not be read, try again now
+		// (Claude Code creates a transcript when it first writes to it).
+		fl.RetryAt = 0
 		if fl.Session != session {
 			// Another session's hooks name this transcript now (a resume that
 			// continues the file): what follows is that session's.
@@ -300,7 +307,10 @@ func subagentName(path string) (string, bool) {
 }
 
 func (f *Follower) trackDerived(session, agent string) {
-	if _, ok := f.derived[agentKey{session, agent}]; ok {
+	if path, ok := f.derived[agentKey{session, agent}]; ok {
+		if fl := f.files[path]; fl != nil {
+			fl.RetryAt = 0
+		}
 		return
 	}
 	main, ok := f.mains[session]
@@ -311,11 +321,13 @@ func (f *Follower) trackDerived(session, agent string) {
 	if len(f.derived) >= 4*f.opts.MaxFiles {
 		clear(f.derived)
 	}
-	f.derived[k] = struct{}{}
 	if !safeName(session) || !safeName(agent) {
+		f.derived[k] = ""
 		return
 	}
-	f.track(filepath.Join(filepath.Dir(main), session, "subagents", "agent-"+agent+".jsonl"), session, agent, true)
+	path := filepath.Join(filepath.Dir(main), session, "subagents", "agent-"+agent+".jsonl")
+	f.derived[k] = path
+	f.track(path, session, agent, true)
 }
 
 // safeName reports whether an id can be a path element.
@@ -369,13 +381,13 @@ func (f *Follower) evict() {
 		switch {
 		case fl.Closing:
 			return 0
-		case fl.misses > 0:
+		case fl.Misses > 0:
 			return 1
 		}
 		return 2
 	}
 	for _, fl := range f.sorted() {
-		if victim == nil || rank(fl) < rank(victim) || rank(fl) == rank(victim) && fl.lastGrowth < victim.lastGrowth {
+		if victim == nil || rank(fl) < rank(victim) || rank(fl) == rank(victim) && fl.LastGrowth < victim.LastGrowth {
 			victim = fl
 		}
 	}
@@ -391,7 +403,7 @@ func (f *Follower) retire(fl *file) {
 	f.order = nil
 	f.st.files.Store(int64(len(f.files)))
 	r := &file{Path: fl.Path, Session: fl.Session, Agent: fl.Agent, Sub: fl.Sub, Offset: fl.Offset,
-		FP: fl.FP, FPLen: fl.FPLen, Prompt: fl.Prompt, Skip: fl.Skip}
+		FP: fl.FP, FPLen: fl.FPLen, Prompt: fl.Prompt, Skip: fl.Skip, LastGrowth: fl.LastGrowth}
 	if _, ok := f.retired[r.Path]; !ok {
 		f.retiredOrder = append(f.retiredOrder, r.Path)
 	}
@@ -456,7 +468,7 @@ func (f *Follower) Poll() []Usage {
 		start := int(f.seq % uint64(n))
 		for k := range n {
 			fl := files[(start+k)%n]
-			if fl.retryAt > f.seq {
+			if fl.RetryAt > f.seq {
 				continue
 			}
 			if budget <= 0 {
@@ -510,14 +522,15 @@ func (f *Follower) discover(main *file) {
 
 var errNotRegular = errors.New("not a regular file")
 
-// fail records a failed attempt and schedules the next one.
+// fail records a failed attempt and schedules the next one: after 2, 4, ...
+// up to 64 Polls, or at the next Poll after an event names the file.
 func (f *Follower) fail(fl *file, err error) {
 	f.st.readErrs.Add(1)
-	if fl.misses == 0 {
+	if fl.Misses == 0 {
 		f.opts.Logger.Debug("transcript not readable", "path", fl.Path, "err", err)
 	}
-	fl.misses++
-	fl.retryAt = f.seq + uint64(min(1<<min(fl.misses, 10), maxBackoff))
+	fl.Misses++
+	fl.RetryAt = f.seq + uint64(min(1<<min(fl.Misses, 10), maxBackoff))
 }
 
 // read reads fl's new complete lines. grew reports whether it consumed any;
@@ -532,7 +545,7 @@ func (f *Follower) read(fl *file, budget *int64) (grew, done bool) {
 		return false, true
 	}
 	if info.Size() == fl.Offset && (fl.FPLen > 0 || fl.Offset == 0) {
-		fl.misses = 0
+		fl.Misses = 0
 		return false, true
 	}
 	fd, err := os.OpenFile(fl.Path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
@@ -548,7 +561,7 @@ func (f *Follower) read(fl *file, budget *int64) (grew, done bool) {
 		f.fail(fl, err)
 		return false, true
 	}
-	fl.misses = 0
+	fl.Misses = 0
 	size := info.Size()
 	if err := f.checkIdentity(fl, fd, size); err != nil {
 		f.fail(fl, err)
@@ -600,7 +613,7 @@ func (f *Follower) read(fl *file, budget *int64) (grew, done bool) {
 	}
 	f.buf = buf[:0]
 	if grew {
-		fl.lastGrowth = f.seq
+		fl.LastGrowth = f.seq
 	}
 	return grew, done
 }
@@ -772,7 +785,9 @@ func (f *Follower) push(fl *file, c contribution, in, out, cr, cw, cw1h int64) {
 
 // persisted is the serialised state.
 type persisted struct {
-	Version int     `json:"v"`
+	Version int `json:"v"`
+	// Seq is the number of Polls so far.
+	Seq     uint64  `json:"seq"`
 	Files   []*file `json:"files"`
 	Retired []*file `json:"retired,omitempty"`
 	// Seen are the hashes of the remembered message ids, oldest first, 8 bytes
@@ -786,7 +801,7 @@ type persisted struct {
 // the tracker state that the returned Usage went into, it makes a restart
 // count every message exactly once. The output is deterministic.
 func (f *Follower) MarshalState() ([]byte, error) {
-	st := persisted{Version: stateVersion, Files: f.sorted(), Seen: f.seen.marshal()}
+	st := persisted{Version: stateVersion, Seq: f.seq, Files: f.sorted(), Seen: f.seen.marshal()}
 	for _, p := range f.retiredOrder {
 		st.Retired = append(st.Retired, f.retired[p])
 	}
@@ -836,7 +851,7 @@ func (f *Follower) UnmarshalState(b []byte) error {
 	for _, fl := range st.Retired {
 		retiredOrder = append(retiredOrder, fl.Path)
 	}
-	f.files, f.order, f.retired, f.retiredOrder = files, nil, retired, retiredOrder
+	f.files, f.order, f.retired, f.retiredOrder, f.seq = files, nil, retired, retiredOrder, st.Seq
 	f.mains = map[string]string{}
 	for _, fl := range f.sorted() {
 		if !fl.Sub && !fl.Closing {

@@ -129,7 +129,7 @@ func TestSamples(t *testing.T) {
 	us := drain(t, f)
 	golden(t, "samples.golden", formatUsages(us)+"--- totals\n"+formatTotals(sum(us)))
 	want := map[key]totals{
-		{sampleSession, "", "0b8e4f3a-6c2d-4e1f-a9b7-3d5c8e2f1a60", "claude-opus-4-6"}:  {Input: 4, Output: 283, CacheRead: 33639, CacheCreation: 5551, CacheCreation1h: 5551},
+		{sampleSession, "", "0b8e4f3a-6c2d-4e1f-a9b7-3d5c8e2f1a60", "claude-opus-4-6"}:                  {Input: 4, Output: 283, CacheRead: 33639, CacheCreation: 5551, CacheCreation1h: 5551},
 		{sampleSession, "a4d2c8f1e0b3a297", "0b8e4f3a-6c2d-4e1f-a9b7-3d5c8e2f1a60", "claude-haiku-4-5"}: {Input: 9, Output: 71, CacheCreation: 3120},
 	}
 	if diff := cmp.Diff(want, sum(us)); diff != "" {
