@@ -117,7 +117,7 @@ func (o Options) withDefaults() Options {
 
 // Tracker turns hook events, applied in log order, into closed Spans and keeps
 // the counters and histograms derived from them. It is safe for one writer
-// (Apply, Expire, UnmarshalState) and any number of concurrent readers (Read,
+// (Apply, ApplyUsage, Expire, UnmarshalState) and any number of concurrent readers (Read,
 // MarshalState).
 type Tracker struct {
 	opts Options

@@ -94,15 +94,18 @@ func (u *usageState) add(x transcript.Usage, cost float64) {
 	if x.Model == "" {
 		return
 	}
-	if _, ok := u.Models[x.Model]; !ok {
-		if len(u.Models) >= maxSpanModels {
-			return
-		}
-		if u.Models == nil {
-			u.Models = map[string]int64{}
-		}
+	n := x.Input + x.Output + x.CacheRead + x.CacheCreation
+	if v, ok := u.Models[x.Model]; ok {
+		u.Models[x.Model] = v + n
+		return
 	}
-	u.Models[strings.Clone(x.Model)] += x.Input + x.Output + x.CacheRead + x.CacheCreation
+	if len(u.Models) >= maxSpanModels {
+		return
+	}
+	if u.Models == nil {
+		u.Models = map[string]int64{}
+	}
+	u.Models[strings.Clone(x.Model)] = n
 }
 
 func (u *usageState) merge(o *usageState) {

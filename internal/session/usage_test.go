@@ -280,7 +280,7 @@ func TestUsageAttribution(t *testing.T) {
 	apply := func(e *hookevent.Event) { spans = append(spans, tr.Apply(e)...) }
 	tr.ApplyUsage(u("p1", "", 1)) // no session yet: metrics only
 	apply(ev("SessionStart", "s", 0, nil))
-	tr.ApplyUsage(u("p1", "", 2))  // before the prompt's turn opened: waits
+	tr.ApplyUsage(u("p1", "", 2))   // before the prompt's turn opened: waits
 	tr.ApplyUsage(u("p1", "a1", 4)) // before the subagent opened: waits, for the turn too
 	apply(ev("UserPromptSubmit", "s", 1, withPrompt("p1")))
 	tr.ApplyUsage(u("", "", 8)) // no prompt id: the open turn
@@ -461,6 +461,29 @@ func TestUsageRestartAnywhere(t *testing.T) {
 		}
 		if !bytes.Equal(wantState, gotState) {
 			t.Fatalf("split %d: state differs:\nwant %s\ngot  %s", k, wantState, gotState)
+		}
+	}
+}
+
+// BenchmarkApplyUsage: one usage change applied to an open turn and
+// subagent of one of 64 open sessions: metrics, price lookup, three spans.
+func BenchmarkApplyUsage(b *testing.B) {
+	tr := New(Options{})
+	var us []transcript.Usage
+	for i := range 64 {
+		s := fmt.Sprintf("s%d", i)
+		tr.Apply(ev("UserPromptSubmit", s, 0, withPrompt("p")))
+		tr.Apply(ev("SubagentStart", s, 1, withAgent("p", "a")))
+		us = append(us,
+			transcript.Usage{SessionID: s, PromptID: "p", Model: "claude-opus-4-6", MessageID: "m", Input: 3, Output: 187, CacheRead: 14250, CacheCreation: 5139, CacheCreation1h: 5139},
+			transcript.Usage{SessionID: s, PromptID: "p", AgentID: "a", Model: "claude-haiku-4-5", MessageID: "n", Input: 9, Output: 71, CacheCreation: 3120})
+	}
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		tr.ApplyUsage(us[i])
+		if i++; i == len(us) {
+			i = 0
 		}
 	}
 }
