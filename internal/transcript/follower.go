@@ -262,14 +262,17 @@ func (f *Follower) Track(ev *hookevent.Event) {
 
 func (f *Follower) track(path, session, agent string, sub bool) {
 	if fl := f.files[path]; fl != nil {
-		fl.Closing = false
 		// An event names the file: if it could not be read, try again now
 		// (Claude Code creates a transcript when it first writes to it).
 		fl.RetryAt = 0
-		if fl.Session != session {
-			// Another session's hooks name this transcript now (a resume that
-			// continues the file): what follows is that session's.
-			fl.Session = strings.Clone(session)
+		if fl.Closing || fl.Session != session {
+			// The session resumed before its files were retired, or another
+			// session's hooks name this transcript now (a resume that continues
+			// the file): what follows is that session's.
+			fl.Closing = false
+			if fl.Session != session {
+				fl.Session = strings.Clone(session)
+			}
 			if !fl.Sub {
 				f.mains[fl.Session] = fl.Path
 			}

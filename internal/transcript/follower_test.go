@@ -677,3 +677,24 @@ func TestSeenSetBound(t *testing.T) {
 		t.Errorf("oldest not dropped after a round trip: %v", n.ids)
 	}
 }
+
+// TestResumeBeforeRetired: a session that resumes before its files were
+// retired keeps being followed, subagents included.
+func TestResumeBeforeRetired(t *testing.T) {
+	l := newLayout(t, t.TempDir(), "s")
+	appendTo(t, l.main, []byte(assistantLine("m1", "x", 1)))
+	f := NewFollower(Options{})
+	f.Track(start("s", l.main))
+	got := f.Poll()
+	f.Forget("s")
+	f.Track(&hookevent.Event{Name: "SessionStart", Source: "resume", SessionID: "s", TranscriptPath: l.main})
+	f.Poll()
+	f.Poll()
+	appendTo(t, l.agent("ag"), []byte(assistantLine("m2", "x", 2)))
+	f.Track(&hookevent.Event{Name: "PreToolUse", SessionID: "s", AgentID: "ag", TranscriptPath: l.main})
+	appendTo(t, l.main, []byte(assistantLine("m3", "x", 3)))
+	got = append(got, f.Poll()...)
+	if diff := cmp.Diff(map[key]totals{{"s", "", "", "x"}: {Input: 2, Output: 4}, {"s", "ag", "", "x"}: {Input: 1, Output: 2}}, sum(got)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
