@@ -2,20 +2,32 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/redact"
 	"github.com/claudehooks/claude-hooks-exporter/internal/store/storetest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
 
-// BenchmarkInsert measures inserts in batches of 1024 events into a store
-// that already holds 100k events.
+// benchNow is the clock of benchmark stores: generated histories are recent.
+func benchNow() time.Time { return genBase.Add(20 * 24 * time.Hour) }
+
+// BenchmarkInsert measures inserts in batches of 1024 generated events into a
+// store that already holds 100k events. events/s is wall time (the machine is
+// shared); cpu-us/event is the process's CPU time per event.
 func BenchmarkInsert(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, Options{Path: filepath.Join(b.TempDir(), "events.db"), Now: func() time.Time { return genBase.Add(24 * time.Hour * 20) }})
+	s, err := Open(ctx, Options{Path: filepath.Join(b.TempDir(), "events.db"), Now: benchNow})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -31,15 +43,14 @@ func BenchmarkInsert(b *testing.B) {
 		batches[i] = g.generate(1024)
 	}
 	b.ReportAllocs()
-	b.ResetTimer()
 	start, cpu0 := time.Now(), cpuTime()
 	n := 0
 	for b.Loop() {
 		batch := batches[n%len(batches)]
 		if n >= len(batches) {
-			for i := range batch {
+			for i := range batch { // new ids: every event is new
 				g.n++
-				batch[i].ID = g.nextID()
+				batch[i].ID = fmt.Sprintf("%032x", g.n)
 			}
 		}
 		if err := s.Insert(ctx, batch, nil); err != nil {
@@ -49,6 +60,259 @@ func BenchmarkInsert(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*1024)/time.Since(start).Seconds(), "events/s")
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(n*1024), "cpu-us/event")
+}
+
+// BenchmarkInsertSmall measures the live case: one event per batch.
+func BenchmarkInsertSmall(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, Options{Path: filepath.Join(b.TempDir(), "events.db"), Now: benchNow})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	g := newGenerator(2)
+	insertAll(b, s, g.generate(20000), 1024)
+	evs := g.generate(1 << 16)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		ev := evs[i%len(evs)]
+		ev.ID = fmt.Sprintf("small-%d", i)
+		if err := s.Insert(ctx, []wire.Event{ev}, nil); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// The search benchmark's database: 1,000,000 generated events, built once per
+// process (about a minute), or reused from $STORE_BENCH_DB when that file
+// exists (it is created there when the variable names a missing file).
+const millionEvents = 1_000_000
+
+// searchCase is one query of the search benchmark with the seqs it must
+// return (newest first, at most DefaultLimit).
+type searchCase struct {
+	name string
+	f    wire.Filter
+	want []int64
+}
+
+var million struct {
+	once  sync.Once
+	path  string
+	cases []searchCase
+	err   error
+}
+
+// searchFilters are the benchmark's queries; the session of the 700,000th
+// generated event is added as the per-session query.
+var searchFilters = []searchCase{
+	{name: "text/command", f: wire.Filter{Text: "npm test -- src/billing"}},
+	{name: "text/path-cjk", f: wire.Filter{Text: "src/計算/消費税"}},
+	{name: "text/error-rare", f: wire.Filter{Text: "exit code 128"}},
+	{name: "text/chinese", f: wire.Filter{Text: "无法连接到数据库"}},
+}
+
+// millionDB builds (or reuses) the 1M-event database and returns its path and
+// the queries with their expected answers, computed while generating.
+func millionDB(tb testing.TB) (string, []searchCase) {
+	tb.Helper()
+	million.once.Do(func() {
+		path := os.Getenv("STORE_BENCH_DB")
+		if path == "" {
+			dir, err := os.MkdirTemp("", "store-bench-")
+			if err != nil {
+				million.err = err
+				return
+			}
+			benchDirs = append(benchDirs, dir)
+			path = filepath.Join(dir, "events.db")
+		}
+		million.path = path
+		million.cases, million.err = buildMillion(tb, path)
+	})
+	if million.err != nil {
+		tb.Fatal(million.err)
+	}
+	return million.path, million.cases
+}
+
+// benchDirs are removed when the test binary ends.
+var benchDirs []string
+
+func buildMillion(tb testing.TB, path string) ([]searchCase, error) {
+	ctx := context.Background()
+	_, statErr := os.Stat(path)
+	reuse := statErr == nil
+	s, err := Open(ctx, Options{Path: path, Now: benchNow, MaxAge: -1, MaxBytes: -1})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	cases := slices.Clone(searchFilters)
+	cases = append(cases, searchCase{name: "session"}, searchCase{name: "session/tool"})
+	var matches [][]int64 = make([][]int64, len(cases))
+	start := time.Now()
+	g := newGenerator(42)
+	const chunk = 8192
+	for done := 0; done < millionEvents; done += chunk {
+		evs := g.generate(min(chunk, millionEvents-done))
+		if err := s.Insert(ctx, evs, nil); err != nil {
+			return nil, err
+		}
+		if reuse && evs[0].Seq == 0 {
+			return nil, fmt.Errorf("%s holds other events", path)
+		}
+		for i := range evs {
+			if done+i == 700_000 {
+				cases[len(cases)-2].f = wire.Filter{SessionID: evs[i].SessionID}
+				cases[len(cases)-1].f = wire.Filter{SessionID: evs[i].SessionID, Tool: "Bash"}
+			}
+		}
+		for c := range cases {
+			if cases[c].f.SessionID == "" && cases[c].f.Text == "" {
+				continue
+			}
+			for i := range evs {
+				if cases[c].f.Match(&evs[i]) {
+					matches[c] = append(matches[c], evs[i].Seq)
+				}
+			}
+		}
+	}
+	for c := range cases {
+		m := matches[c]
+		slices.Reverse(m)
+		cases[c].want = m[:min(len(m), DefaultLimit)]
+		tb.Logf("query %s: %d matching events", cases[c].name, len(m))
+	}
+	if !reuse {
+		tb.Logf("generated %d events in %v", millionEvents, time.Since(start).Round(time.Second))
+	}
+	return cases, nil
+}
+
+// BenchmarkSearch runs a text query and a per-session query (newest first,
+// limit 100) against 1,000,000 stored events after checking that each
+// returns the right rows, and reports their latency percentiles.
+func BenchmarkSearch(b *testing.B) {
+	path, cases := millionDB(b)
+	ctx := context.Background()
+	s, err := Open(ctx, Options{Path: path, Now: benchNow, MaxAge: -1, MaxBytes: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			page, err := s.Events(ctx, tc.f, 0, "", false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, seqsOf(page.Events), cmpEmpty); diff != "" || len(tc.want) == 0 {
+				b.Fatalf("%+v: wrong rows (-want +got):\n%s", tc.f, diff)
+			}
+			var lat []time.Duration
+			b.ReportAllocs()
+			for b.Loop() {
+				t0 := time.Now()
+				if _, err := s.Events(ctx, tc.f, 0, "", false); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			reportPercentiles(b, lat)
+		})
+	}
+}
+
+// reportPercentiles reports the p50 and p99 of lat in milliseconds.
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	at := func(p float64) float64 {
+		i := int(math.Ceil(p*float64(len(lat)))) - 1
+		return float64(lat[max(i, 0)].Microseconds()) / 1000
+	}
+	b.ReportMetric(at(0.50), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
+}
+
+// BenchmarkSize reports what the 1M-event database takes on disk, by table
+// and index (SQLite's dbstat), and what the trigram index costs.
+func BenchmarkSize(b *testing.B) {
+	path, _ := millionDB(b)
+	db, err := sql.Open("sqlite", dsn(path, nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var total, fts int64
+	for b.Loop() {
+		total, fts = 0, 0
+		rows, err := db.Query(`SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for rows.Next() {
+			var name string
+			var size int64
+			if err := rows.Scan(&name, &size); err != nil {
+				b.Fatal(err)
+			}
+			total += size
+			if len(name) > 10 && name[:10] == "events_fts" {
+				fts += size
+			}
+			if b.N == 1 {
+				b.Logf("%-20s %8.1f MiB %6.1f B/event", name, float64(size)/(1<<20), float64(size)/millionEvents)
+			}
+		}
+		rows.Close()
+	}
+	b.ReportMetric(float64(total)/(1<<20), "db-MiB")
+	b.ReportMetric(float64(fts)/(1<<20), "fts-MiB")
+	b.ReportMetric(float64(total)/millionEvents, "B/event")
+	b.ReportMetric(100*float64(fts)/float64(total-fts), "fts-%-of-rest")
+}
+
+// BenchmarkIndexDetail compares the trigram index as stored (detail=none,
+// checked with LIKE) with one that keeps positions (detail=full, answering
+// substrings itself), over the same 100k events' text.
+func BenchmarkIndexDetail(b *testing.B) {
+	evs := newGenerator(9).generate(100_000)
+	for _, detail := range []string{"none", "full"} {
+		b.Run(detail, func(b *testing.B) {
+			var size int64
+			for b.Loop() {
+				db, err := sql.Open("sqlite", dsn(filepath.Join(b.TempDir(), "fts.db"), nil))
+				if err != nil {
+					b.Fatal(err)
+				}
+				db.SetMaxOpenConns(1)
+				if _, err := db.Exec(`CREATE VIRTUAL TABLE f USING fts5(tool, summary, error, content='', contentless_delete=1, detail=` + detail + `, tokenize='trigram')`); err != nil {
+					b.Fatal(err)
+				}
+				tx, err := db.Begin()
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := range evs {
+					if _, err := tx.Exec(`INSERT INTO f (rowid, tool, summary, error) VALUES (?, ?, ?, ?)`, i+1, null(evs[i].Tool), null(evs[i].Summary), null(evs[i].Error)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := tx.Commit(); err != nil {
+					b.Fatal(err)
+				}
+				if err := db.QueryRow(`SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'f_%'`).Scan(&size); err != nil {
+					b.Fatal(err)
+				}
+				db.Close()
+			}
+			b.ReportMetric(float64(size)/float64(len(evs)), "B/event")
+		})
+	}
 }
 
 // BenchmarkFromEvent converts the sample events (capture off).
@@ -63,17 +327,15 @@ func BenchmarkFromEvent(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")
 }
 
-// BenchmarkRedactPayload measures masking secrets in the sample payloads.
+// BenchmarkRedactPayload measures masking secrets in the sample payloads,
+// part of FromEvent.
 func BenchmarkRedactPayload(b *testing.B) {
 	evs := storetest.Events(b, "current")
 	b.ReportAllocs()
-	n := 0
 	for b.Loop() {
 		for i := range evs {
 			_ = redact.Secrets(string(evs[i].Raw))
-			n += len(evs[i].Raw)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")
-	b.SetBytes(int64(n / b.N))
 }

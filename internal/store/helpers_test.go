@@ -22,7 +22,11 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) {
+		for _, dir := range benchDirs {
+			_ = os.RemoveAll(dir)
+		}
+	}))
 }
 
 // testNow is the clock of stores in tests: an hour after the scripts end.

@@ -27,7 +27,7 @@ type writeStmts struct {
 }
 
 func (ws *writeStmts) close() {
-	for _, st := range []*sql.Stmt{ws.lookupSeqs, ws.setLastSeq, ws.loadSession, ws.upsertSession, ws.insertSpan} {
+	for _, st := range []*sql.Stmt{ws.lookupSeqs, ws.loadSession, ws.upsertSession, ws.insertSpan} {
 		if st != nil {
 			_ = st.Close()
 		}
@@ -99,8 +99,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		sql string
 	}{
 		{&s.stmts.lookupSeqs, `SELECT id, seq FROM events WHERE id IN (SELECT value FROM json_each(?))`},
-		{&s.stmts.setLastSeq, `INSERT INTO meta (key, value) VALUES ('last_seq', ?)
-			ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`},
 		{&s.stmts.loadSession, `SELECT ` + sessionCols + ` FROM sessions WHERE session_id = ?`},
 		{&s.stmts.upsertSession, `INSERT INTO sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (session_id) DO UPDATE SET
@@ -162,6 +160,7 @@ func (s *Store) Insert(ctx context.Context, events []wire.Event, spans []session
 	}
 	s.events.Add(added)
 	s.maxSeq.Store(last)
+	s.pokeCheckpointer()
 	if s.opts.MaxBytes > 0 {
 		if err := s.enforceSize(ctx); err != nil {
 			s.opts.Logger.Warn("store size retention", "err", err)
@@ -273,11 +272,6 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []sessi
 	}
 	if err := s.stmts.insertPayloads.exec(ctx, payloadArgs); err != nil {
 		return nil, 0, 0, fmt.Errorf("insert payloads: %w", err)
-	}
-	if added > 0 {
-		if _, err := s.stmts.setLastSeq.ExecContext(ctx, last); err != nil {
-			return nil, 0, 0, fmt.Errorf("record last seq: %w", err)
-		}
 	}
 	for i := range spans {
 		sp := &spans[i]

@@ -73,6 +73,9 @@ func (s *Store) deleteOlderThan(ctx context.Context, cutoff int64) (int64, error
 	}
 	var n int64
 	err := s.tx(ctx, func() error {
+		if err := s.saveLastSeq(ctx); err != nil {
+			return err
+		}
 		sel := `SELECT seq FROM events WHERE time < ? ORDER BY time, seq LIMIT ?`
 		if _, err := s.w.ExecContext(ctx, `DELETE FROM events_fts WHERE rowid IN (`+sel+`)`, cutoff, deleteChunk); err != nil {
 			return fmt.Errorf("delete index entries: %w", err)
@@ -112,6 +115,16 @@ func (s *Store) deleteSessionsBefore(ctx context.Context, t int64) error {
 	return nil
 }
 
+// saveLastSeq records the highest seq assigned before events are removed:
+// Open continues above it even when the newest events are gone.
+func (s *Store) saveLastSeq(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('last_seq', ?)
+		ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`, s.maxSeq.Load()); err != nil {
+		return fmt.Errorf("record last seq: %w", err)
+	}
+	return nil
+}
+
 // tx runs fn in a write transaction on the writer connection (held by the caller).
 func (s *Store) tx(ctx context.Context, fn func() error) (err error) {
 	if _, err := s.w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
@@ -139,27 +152,34 @@ func (s *Store) enforceSize(ctx context.Context) error {
 	}
 	s.sizeRuns.Add(1)
 	target := int64(float64(s.opts.MaxBytes) * sizeTarget)
+	// A log not yet folded into the database may be all of the excess.
+	if err := s.shrink(ctx); err != nil {
+		return err
+	}
 	var removed int64
-	for round := 0; round < maxSizeRounds && size > target; round++ {
-		n := s.events.Load()
-		if n > 0 {
-			// Remove what the excess is worth at the average event size, at
-			// least one event, at most one chunk per transaction.
-			k := int64(float64(size-target) / float64(size) * float64(n))
-			k = min(max(k, 1, n/64), n, deleteChunk)
-			if err := s.deleteOldest(ctx, k); err != nil {
-				return err
-			}
-			removed += k
-		}
-		if err := s.shrink(ctx); err != nil {
-			return err
-		}
+	for round := 0; round < maxSizeRounds; round++ {
 		if size, err = s.size(); err != nil {
 			return err
 		}
-		if n == 0 {
+		n := s.events.Load()
+		if size <= target || n == 0 {
 			break
+		}
+		var pages, pageSize int64
+		if err := s.w.QueryRowContext(ctx, `SELECT page_count, page_size FROM pragma_page_count(), pragma_page_size()`).Scan(&pages, &pageSize); err != nil {
+			return fmt.Errorf("size retention: %w", err)
+		}
+		// Remove what the excess is worth at the average event size, at
+		// least one event, at most one chunk per transaction.
+		perEvent := max(float64(pages*pageSize)/float64(n), 1)
+		k := int64(float64(size-target) / perEvent)
+		k = min(max(k, 1, n/64), n, deleteChunk)
+		if err := s.deleteOldest(ctx, k); err != nil {
+			return err
+		}
+		removed += k
+		if err := s.shrink(ctx); err != nil {
+			return err
 		}
 	}
 	s.opts.Logger.Debug("store size retention", "events", removed, "bytes", size, "max_bytes", s.opts.MaxBytes)
@@ -174,6 +194,9 @@ func (s *Store) enforceSize(ctx context.Context) error {
 func (s *Store) deleteOldest(ctx context.Context, k int64) error {
 	var n int64
 	err := s.tx(ctx, func() error {
+		if err := s.saveLastSeq(ctx); err != nil {
+			return err
+		}
 		var upto int64
 		if err := s.w.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM (SELECT seq FROM events ORDER BY seq LIMIT ?)`, k).Scan(&upto); err != nil {
 			return fmt.Errorf("find oldest events: %w", err)
@@ -214,8 +237,15 @@ func (s *Store) shrink(ctx context.Context) error {
 	if _, err := s.w.ExecContext(ctx, `PRAGMA incremental_vacuum`); err != nil {
 		return fmt.Errorf("incremental vacuum: %w", err)
 	}
-	if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+	// The background checkpointer would make this one give up.
+	s.ckmu.Lock()
+	defer s.ckmu.Unlock()
+	var busy, logFrames, done int
+	if err := s.w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if busy != 0 {
+		s.opts.Logger.Debug("store checkpoint busy", "log_frames", logFrames, "checkpointed", done)
 	}
 	return nil
 }

@@ -18,8 +18,8 @@ CREATE TABLE meta (
 	value INTEGER NOT NULL
 ) WITHOUT ROWID;
 
--- seq is assigned by the store (above meta's last_seq, so that it never
--- repeats, even after retention emptied the table).
+-- seq is assigned by the store, above both max(seq) and meta's last_seq
+-- (recorded before retention removes events), so that it never repeats.
 CREATE TABLE events (
 	seq               INTEGER PRIMARY KEY,
 	id                TEXT    NOT NULL,
@@ -96,6 +96,7 @@ CREATE VIRTUAL TABLE events_fts USING fts5(
 	tool, summary, error,
 	content = '', contentless_delete = 1, detail = none, tokenize = 'trigram'
 );
+INSERT INTO events_fts(events_fts, rank) VALUES ('automerge', 16);
 INSERT INTO events_fts(rowid, tool, summary, error)
 	SELECT seq, tool, summary, error FROM events
 	WHERE tool IS NOT NULL OR summary IS NOT NULL OR error IS NOT NULL;

@@ -88,7 +88,22 @@ type Store struct {
 	maxSeq atomic.Int64 // highest seq ever assigned
 	// sizeRuns counts size-retention passes (tests observe it).
 	sizeRuns atomic.Int64
+
+	// The checkpointer folds the write-ahead log into the database on its own
+	// connection, off the insert path; Insert pokes it after each commit.
+	cdb           *sql.DB
+	ckmu          sync.Mutex // held while checkpointing
+	poke          chan struct{}
+	stop, stopped chan struct{}
+	checkpoints   atomic.Int64 // checkpoints run (tests observe it)
 }
+
+// checkpointInterval is the least time between two background checkpoints.
+const checkpointInterval = 100 * time.Millisecond
+
+// autoCheckpointPages is the log size (in pages) at which a commit
+// checkpoints by itself: the fallback when the checkpointer falls behind.
+const autoCheckpointPages = 8192
 
 // Open opens the store at opts.Path, creating the database or migrating it to
 // SchemaVersion.
@@ -140,6 +155,7 @@ func (s *Store) open(ctx context.Context) error {
 	// The WAL is reset after a checkpoint; this truncates what is left of it
 	// so that its file does not keep the size of the largest batch.
 	wp.Add("_pragma", "journal_size_limit(4194304)")
+	wp.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", autoCheckpointPages))
 	wp.Add("_pragma", "cache_size(-16384)")
 	wp.Add("_pragma", "temp_store(MEMORY)")
 	var err error
@@ -185,7 +201,51 @@ func (s *Store) open(ctx context.Context) error {
 	}
 	s.events.Store(n)
 	s.maxSeq.Store(seq)
+
+	cp := url.Values{}
+	cp.Add("_pragma", "busy_timeout(10000)")
+	if s.cdb, err = sql.Open("sqlite", dsn(s.path, cp)); err != nil {
+		return err
+	}
+	s.cdb.SetMaxOpenConns(1)
+	s.poke, s.stop, s.stopped = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	go s.checkpointer()
 	return nil
+}
+
+// checkpointer runs a passive checkpoint (it never waits for readers or the
+// writer) after commits, at most every checkpointInterval, until Close.
+func (s *Store) checkpointer() {
+	defer close(s.stopped)
+	ctx := context.Background()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.poke:
+		}
+		s.ckmu.Lock()
+		if _, err := s.cdb.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+			s.opts.Logger.Debug("store checkpoint", "err", err)
+		}
+		s.ckmu.Unlock()
+		s.checkpoints.Add(1)
+		t := time.NewTimer(checkpointInterval)
+		select {
+		case <-s.stop:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// pokeCheckpointer asks for a checkpoint without waiting.
+func (s *Store) pokeCheckpointer() {
+	select {
+	case s.poke <- struct{}{}:
+	default:
+	}
 }
 
 // Close closes the store; a clean close folds the write-ahead log into the
@@ -204,6 +264,14 @@ func (s *Store) Close() error {
 
 func (s *Store) closeAll() error {
 	var errs []error
+	if s.stop != nil {
+		close(s.stop)
+		<-s.stopped
+		s.stop = nil
+	}
+	if s.cdb != nil {
+		errs = append(errs, s.cdb.Close())
+	}
 	s.stmts.close()
 	if s.r != nil {
 		// s.r stays set: queries racing with Close get the driver's error.
