@@ -70,6 +70,10 @@ func FromEvent(ev *hookevent.Event, payloadMax int, captureContent bool) wire.Ev
 		}
 	}
 	w.Payload, w.Truncated = capPayload(payload, payloadMax)
+	if w.Truncated {
+		// A cut payload is not JSON any more: serve it as a JSON string.
+		w.Payload, _ = json.Marshal(string(w.Payload))
+	}
 	return w
 }
 

@@ -1,6 +1,9 @@
 package wire
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Event is one stored hook event as the API and the stream serve it.
 type Event struct {
@@ -27,8 +30,9 @@ type Event struct {
 	NotificationType string `json:"notification_type,omitempty"`
 	CWD              string `json:"cwd,omitempty"`
 	Model            string `json:"model,omitempty"`
-	// Payload is the raw hook payload, capped; Truncated says it was cut.
-	Payload   []byte `json:"payload,omitempty"`
+	// Payload is the hook payload as JSON. When it was longer than the store's
+	// cap, Truncated is set and Payload is a JSON string holding the cut text.
+	Payload   json.RawMessage `json:"payload,omitempty"`
 	Truncated bool   `json:"truncated,omitempty"`
 }
 
