@@ -16,6 +16,7 @@ import (
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
 	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
 	"github.com/claudehooks/claude-hooks-exporter/internal/tail"
+	"github.com/claudehooks/claude-hooks-exporter/internal/transcript"
 )
 
 // Source yields complete spool lines; *tail.Tailer is the one the daemon uses.
@@ -61,6 +62,12 @@ var ProcessingBuckets = []float64{0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0
 // Options configures a Pipeline.
 type Options struct {
 	Tracker *session.Tracker
+	// Transcripts, when set, follows the transcripts the events name and feeds
+	// their token usage to the tracker; its state is checkpointed with the rest.
+	Transcripts *transcript.Follower
+	// TranscriptInterval is how often transcripts are polled while no event
+	// arrives (default 1 s).
+	TranscriptInterval time.Duration
 	Sinks   []Sink
 	// CheckpointPath is where offsets and state are persisted; "" disables
 	// checkpoints (tests and dry runs).
@@ -127,6 +134,9 @@ func New(opts Options) (*Pipeline, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.TranscriptInterval <= 0 {
+		opts.TranscriptInterval = time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -142,8 +152,9 @@ func newIngestState() ingestState {
 }
 
 const (
-	stateTracker = "tracker"
-	stateIngest  = "ingest"
+	stateTracker    = "tracker"
+	stateIngest     = "ingest"
+	stateTranscript = "transcript"
 	// checkpointVersion changes when the meaning of the stored state changes.
 	checkpointVersion = 1
 )
@@ -173,6 +184,11 @@ func (p *Pipeline) Restore() ([]tail.Position, error) {
 	if b, ok := cp.State[stateTracker]; ok {
 		if err := p.opts.Tracker.UnmarshalState(b); err != nil {
 			return nil, fmt.Errorf("checkpoint %s: tracker state: %w", p.opts.CheckpointPath, err)
+		}
+	}
+	if b, ok := cp.State[stateTranscript]; ok && p.opts.Transcripts != nil {
+		if err := p.opts.Transcripts.UnmarshalState(b); err != nil {
+			return nil, fmt.Errorf("checkpoint %s: transcript state: %w", p.opts.CheckpointPath, err)
 		}
 	}
 	if b, ok := cp.State[stateIngest]; ok {
@@ -214,6 +230,9 @@ func (p *Pipeline) Run(ctx context.Context, src Source) error {
 		if len(lines) > 0 {
 			p.decode(lines, &batch)
 		}
+		if p.opts.Transcripts != nil && p.pollTranscripts() > 0 {
+			dirty = true // usage changed the tracker state: a checkpoint is owed
+		}
 		if !start.Before(nextExpire) {
 			batch.Spans = append(batch.Spans, p.opts.Tracker.Expire(start)...)
 			nextExpire = start.Add(p.opts.ExpireInterval)
@@ -239,12 +258,18 @@ func (p *Pipeline) Run(ctx context.Context, src Source) error {
 // nextWake is when Next should give up waiting: at the next expiry, or soon if
 // a checkpoint is owed, so an idle daemon still persists what it applied.
 func (p *Pipeline) nextWake(nextExpire time.Time, dirty bool) time.Time {
+	wake := nextExpire
 	if dirty {
-		if t := p.lastCheckpointTime().Add(p.opts.CheckpointInterval); t.Before(nextExpire) {
-			return t
+		if t := p.lastCheckpointTime().Add(p.opts.CheckpointInterval); t.Before(wake) {
+			wake = t
 		}
 	}
-	return nextExpire
+	if p.opts.Transcripts != nil {
+		if t := p.opts.Now().Add(p.opts.TranscriptInterval); t.Before(wake) {
+			wake = t
+		}
+	}
+	return wake
 }
 
 func (p *Pipeline) decode(lines []tail.Line, batch *Batch) {
@@ -278,11 +303,47 @@ func (p *Pipeline) decode(lines []tail.Line, batch *Batch) {
 		ev.ID = rec.ID
 		ev.Received = time.Unix(0, rec.Received).UTC()
 		batch.Events = append(batch.Events, ev)
-		batch.Spans = append(batch.Spans, p.opts.Tracker.Apply(&batch.Events[len(batch.Events)-1])...)
+		evp := &batch.Events[len(batch.Events)-1]
+		if tr := p.opts.Transcripts; tr != nil {
+			tr.Track(evp)
+			if closesSpan(evp.Name) {
+				// Read the transcript up to now so the closing turn or
+				// subagent carries its last response's usage.
+				p.pollTranscripts()
+			}
+		}
+		n := len(batch.Spans)
+		batch.Spans = append(batch.Spans, p.opts.Tracker.Apply(evp)...)
+		if tr := p.opts.Transcripts; tr != nil {
+			for _, sp := range batch.Spans[n:] {
+				if sp.Kind == session.KindSession {
+					tr.Forget(sp.SessionID)
+				}
+			}
+		}
 		p.state.Applied++
 		p.lastLag = max(now.Sub(ev.Received), 0)
 		p.state.Lag.Observe(p.lastLag.Seconds())
 	}
+}
+
+// closesSpan reports whether an event ends a turn, subagent or session.
+func closesSpan(name string) bool {
+	switch name {
+	case "Stop", "StopFailure", "SubagentStop", "SessionEnd":
+		return true
+	}
+	return false
+}
+
+// pollTranscripts feeds new transcript usage to the tracker and says how
+// many usage records it applied.
+func (p *Pipeline) pollTranscripts() int {
+	us := p.opts.Transcripts.Poll()
+	for _, u := range us {
+		p.opts.Tracker.ApplyUsage(u)
+	}
+	return len(us)
 }
 
 func badReason(bad string) string {
@@ -397,10 +458,18 @@ func (p *Pipeline) snapshotCheckpoint(src Source) (checkpoint.Checkpoint, error)
 	if err != nil {
 		return checkpoint.Checkpoint{}, fmt.Errorf("marshal ingest state: %w", err)
 	}
+	state := map[string]json.RawMessage{stateTracker: tracker, stateIngest: ingest}
+	if p.opts.Transcripts != nil {
+		b, err := p.opts.Transcripts.MarshalState()
+		if err != nil {
+			return checkpoint.Checkpoint{}, fmt.Errorf("marshal transcript state: %w", err)
+		}
+		state[stateTranscript] = b
+	}
 	return checkpoint.Checkpoint{
 		Version:   checkpointVersion,
 		Positions: positions,
-		State:     map[string]json.RawMessage{stateTracker: tracker, stateIngest: ingest},
+		State:     state,
 	}, nil
 }
 
