@@ -1,17 +1,21 @@
 package app
 
 import (
+	"context"
+
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/live"
 	"github.com/claudehooks/claude-hooks-exporter/internal/metrics"
 	"github.com/claudehooks/claude-hooks-exporter/internal/pipeline"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
+	"github.com/claudehooks/claude-hooks-exporter/internal/store"
 	"github.com/claudehooks/claude-hooks-exporter/internal/tracing"
 )
 
 // newCollectors builds the collectors over the daemon's state: the tracker and
 // ingest metrics, and the trace sink's export counters.
-func newCollectors(tracker *session.Tracker, pl *pipeline.Pipeline, traces *tracing.Sink) ([]prometheus.Collector, error) {
+func newCollectors(tracker *session.Tracker, pl *pipeline.Pipeline, traces *tracing.Sink, st *store.Store, broker *live.Broker) ([]prometheus.Collector, error) {
 	c, err := metrics.New(metrics.Options{
 		Tracker:       tracker,
 		Ingest:        ingestSnapshot(pl),
@@ -22,7 +26,7 @@ func newCollectors(tracker *session.Tracker, pl *pipeline.Pipeline, traces *trac
 	if err != nil {
 		return nil, err
 	}
-	return []prometheus.Collector{c, &spanCollector{traces}}, nil
+	return []prometheus.Collector{c, &runtimeCollector{traces: traces, store: st, broker: broker}}, nil
 }
 
 // ingestSnapshot copies the pipeline's ingest state for a scrape.
@@ -52,21 +56,43 @@ var (
 		"Spans handed to the OTLP exporter and accepted by the backend.", nil, nil)
 	spansDroppedDesc = prometheus.NewDesc(metrics.Namespace+"_spans_dropped_total",
 		"Spans lost because the export queue was full or the backend failed at shutdown.", nil, nil)
+	storeBytesDesc = prometheus.NewDesc(metrics.Namespace+"_store_bytes",
+		"Size of the event store on disk (database and write-ahead log).", nil, nil)
+	storeEventsDesc = prometheus.NewDesc(metrics.Namespace+"_store_events",
+		"Events held in the event store.", nil, nil)
+	subscribersDesc = prometheus.NewDesc(metrics.Namespace+"_stream_subscribers",
+		"Clients connected to the live event stream.", nil, nil)
+	streamDroppedDesc = prometheus.NewDesc(metrics.Namespace+"_stream_subscribers_dropped_total",
+		"Live stream clients disconnected because they fell behind.", nil, nil)
 )
 
-// spanCollector exposes the trace sink's counters; they are process-local
-// (traces are at most once, see docs/traces.md).
-type spanCollector struct{ s *tracing.Sink }
-
-var _ prometheus.Collector = (*spanCollector)(nil)
-
-func (c *spanCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- spansExportedDesc
-	ch <- spansDroppedDesc
+// runtimeCollector exposes process-local counters of the sinks: span export
+// (traces are at most once, see docs/traces.md), the store's size and the
+// live stream's subscribers.
+type runtimeCollector struct {
+	traces *tracing.Sink
+	store  *store.Store // nil when the store is off
+	broker *live.Broker
 }
 
-func (c *spanCollector) Collect(ch chan<- prometheus.Metric) {
-	exported, dropped := c.s.Stats()
+var _ prometheus.Collector = (*runtimeCollector)(nil)
+
+func (c *runtimeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{spansExportedDesc, spansDroppedDesc, storeBytesDesc, storeEventsDesc, subscribersDesc, streamDroppedDesc} {
+		ch <- d
+	}
+}
+
+func (c *runtimeCollector) Collect(ch chan<- prometheus.Metric) {
+	exported, dropped := c.traces.Stats()
 	ch <- prometheus.MustNewConstMetric(spansExportedDesc, prometheus.CounterValue, float64(exported))
 	ch <- prometheus.MustNewConstMetric(spansDroppedDesc, prometheus.CounterValue, float64(dropped))
+	if c.store != nil {
+		if bytes, events, err := c.store.Stats(context.Background()); err == nil {
+			ch <- prometheus.MustNewConstMetric(storeBytesDesc, prometheus.GaugeValue, float64(bytes))
+			ch <- prometheus.MustNewConstMetric(storeEventsDesc, prometheus.GaugeValue, float64(events))
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(subscribersDesc, prometheus.GaugeValue, float64(c.broker.Subscribers()))
+	ch <- prometheus.MustNewConstMetric(streamDroppedDesc, prometheus.CounterValue, float64(c.broker.Dropped()))
 }

@@ -19,12 +19,17 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/api"
+	"github.com/claudehooks/claude-hooks-exporter/internal/live"
 	"github.com/claudehooks/claude-hooks-exporter/internal/pipeline"
+	"github.com/claudehooks/claude-hooks-exporter/internal/pricing"
 	"github.com/claudehooks/claude-hooks-exporter/internal/server"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
 	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
+	"github.com/claudehooks/claude-hooks-exporter/internal/store"
 	"github.com/claudehooks/claude-hooks-exporter/internal/tail"
 	"github.com/claudehooks/claude-hooks-exporter/internal/tracing"
+	"github.com/claudehooks/claude-hooks-exporter/internal/transcript"
 )
 
 // serveConfig is everything serve's flags set.
@@ -54,6 +59,15 @@ type serveConfig struct {
 	otlpProtocol string
 	otlpInsecure bool
 	otlpHeaders  string
+
+	transcripts    bool
+	transcriptDirs string
+	pricesFile     string
+
+	storePath       string
+	storeMaxAge     time.Duration
+	storeMaxBytes   int64
+	storePayloadMax int
 }
 
 func serveFlags(env func(string) string) (*flag.FlagSet, *serveConfig) {
@@ -83,6 +97,13 @@ func serveFlags(env func(string) string) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.otlpEndpoint, "otlp.endpoint", "", "OTLP traces endpoint (default from OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT; none = no trace export)")
 	fs.StringVar(&c.otlpProtocol, "otlp.protocol", "", "OTLP protocol: grpc or http/protobuf (default from OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL, else http/protobuf)")
 	fs.BoolVar(&c.otlpInsecure, "otlp.insecure", false, "use plain-text OTLP (default from OTEL_EXPORTER_OTLP_INSECURE)")
+	fs.BoolVar(&c.transcripts, "transcripts.enabled", true, "follow the transcripts hook events name, for tokens, cost and models per session")
+	fs.StringVar(&c.transcriptDirs, "transcripts.allowed-dirs", filepath.Join(env("HOME"), ".claude", "projects"), "comma-separated directories transcripts may be read from (hook payloads name the files)")
+	fs.StringVar(&c.pricesFile, "prices.file", "", "price table (YAML, the format of deploy/prices.yaml) replacing the built-in one")
+	fs.StringVar(&c.storePath, "store.path", "\x00default", "SQLite event store for history, search and stream resume (default <state.dir>/events.db; \"\" disables it: metrics and traces still work)")
+	fs.DurationVar(&c.storeMaxAge, "store.retention.time", 30*24*time.Hour, "events older than this are deleted from the store")
+	fs.Int64Var(&c.storeMaxBytes, "store.retention.size", 2<<30, "the store is kept under this many bytes; the oldest events go first")
+	fs.IntVar(&c.storePayloadMax, "store.payload-max-bytes", 64<<10, "payload bytes kept per stored event (the full payload stays in the spool)")
 	fs.StringVar(&c.otlpHeaders, "otlp.headers", "", "extra OTLP headers as key=value,key=value (default from OTEL_EXPORTER_OTLP_[TRACES_]HEADERS)")
 	return fs, c
 }
@@ -159,6 +180,9 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	if c.spoolDir == "" {
 		c.spoolDir = filepath.Join(c.stateDir, "spool")
 	}
+	if c.storePath == "\x00default" {
+		c.storePath = filepath.Join(c.stateDir, "events.db")
+	}
 	token, err := readToken(c.tokenFile)
 	if err != nil {
 		return err
@@ -174,7 +198,24 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		return fmt.Errorf("create spool dir: %w", err)
 	}
 
+	prices := pricing.Default()
+	if c.pricesFile != "" {
+		if prices, err = pricing.Load(c.pricesFile); err != nil {
+			return fmt.Errorf("--prices.file: %w", err)
+		}
+	}
+	var follower *transcript.Follower
+	if c.transcripts {
+		var dirs []string
+		for _, d := range strings.Split(c.transcriptDirs, ",") {
+			if d = strings.TrimSpace(d); d != "" {
+				dirs = append(dirs, d)
+			}
+		}
+		follower = transcript.NewFollower(transcript.Options{AllowedDirs: dirs, Logger: logger})
+	}
 	tracker := session.New(session.Options{
+		Prices:          prices,
 		IdleTimeout:     c.idleTimeout,
 		MaxSessions:     c.maxSessions,
 		MaxOpenCalls:    c.maxOpenCalls,
@@ -202,8 +243,34 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	if traces.Enabled() {
 		sinks = append(sinks, traceSink{traces})
 	}
+	var st *store.Store
+	if c.storePath != "" {
+		st, err = store.Open(ctx, store.Options{
+			Path:            c.storePath,
+			PayloadMaxBytes: c.storePayloadMax,
+			MaxAge:          c.storeMaxAge,
+			MaxBytes:        c.storeMaxBytes,
+			CaptureContent:  c.captureContent,
+			Logger:          logger,
+		})
+		if err != nil {
+			return fmt.Errorf("open event store: %w", err)
+		}
+		defer st.Close()
+	}
+	brokerOpts := live.Options{Logger: logger, AssignSeq: st == nil}
+	if st != nil {
+		brokerOpts.Replay = st.EventsAfter
+		if brokerOpts.StartSeq, err = st.MaxSeq(ctx); err != nil {
+			return fmt.Errorf("read event store: %w", err)
+		}
+	}
+	broker := live.New(brokerOpts)
+	defer broker.Close()
+	sinks = append(sinks, &historySink{store: st, broker: broker, payloadMax: c.storePayloadMax, capture: c.captureContent})
 	pl, err := pipeline.New(pipeline.Options{
 		Tracker:            tracker,
+		Transcripts:        follower,
 		Sinks:              sinks,
 		CheckpointPath:     filepath.Join(c.stateDir, "checkpoint.json"),
 		CheckpointInterval: c.checkpointEvery,
@@ -239,7 +306,7 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	cols, err := newCollectors(tracker, pl, traces)
+	cols, err := newCollectors(tracker, pl, traces, st, broker)
 	if err != nil {
 		return err
 	}
@@ -252,6 +319,7 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	if loopback {
 		allowed = []string{"localhost", "127.0.0.1", "::1"}
 	}
+	apiHandler := api.New(api.Options{Store: st, Status: statusFunc(time.Now(), pl, st, broker), Logger: logger})
 	srv, err := server.New(server.Options{
 		Spool:          writer,
 		Gatherer:       reg,
@@ -261,6 +329,10 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		IngestRate:     c.ingestRate,
 		Ready:          readiness(c.spoolDir, pl, 3*c.checkpointEvery+10*time.Second),
 		Logger:         logger,
+		Extra: map[string]http.Handler{
+			"/api/v1/":           apiHandler,
+			"GET /api/v1/stream": broker,
+		},
 	}, reg)
 	if err != nil {
 		return err
@@ -287,8 +359,12 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		}
 		return fmt.Errorf("serve http: %w", err)
 	})
+	if st != nil {
+		inputs.Go(func() error { return st.RunRetention(inputsCtx, time.Minute) })
+	}
 	inputs.Go(func() error {
 		<-inputsCtx.Done()
+		broker.Close() // end the streams so Shutdown does not wait for them
 		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		return httpSrv.Shutdown(shutCtx)
