@@ -159,12 +159,14 @@ const eventCols = `e.seq, e.id, e.time, e.session_id, e.event, e.prompt_id, e.ag
 // (desc) the seq bound when bounded, at most limit rows.
 func eventsSQL(f wire.Filter, bound int64, bounded, asc bool, limit int) (string, []any) {
 	var w where
-	from, key := "events e", "e.seq"
+	// key orders the rows; sign is +1 when it grows with seq, -1 when it
+	// is -seq.
+	from, key, sign := "events e", "e.seq", int64(1)
 	f.Text = cleanText(f.Text)
 	if f.Text != "" && useFTS(f.Text) {
-		// The index drives: it yields candidate rowids in seq order and the
-		// query stops after limit rows that pass LIKE and the other filters.
-		from, key = "events_fts CROSS JOIN events e ON e.seq = events_fts.rowid", "events_fts.rowid"
+		// The index drives: it yields candidate rowids (-seq) in order and
+		// the query stops after limit rows that pass LIKE and the other filters.
+		from, key, sign = "events_fts CROSS JOIN events e ON e.seq = -events_fts.rowid", "events_fts.rowid", -1
 		w.add("events_fts MATCH ?", ftsQuery(f.Text))
 	}
 	if f.Text != "" {
@@ -194,15 +196,17 @@ func eventsSQL(f wire.Filter, bound int64, bounded, asc bool, limit int) (string
 	if !f.To.IsZero() {
 		w.add("e.time < ?", f.To.UnixNano())
 	}
+	// Oldest first is key ascending when key is seq, descending when -seq.
+	up := asc == (sign > 0)
 	order := " DESC"
-	if asc {
+	if up {
 		order = " ASC"
 	}
 	if bounded {
-		if asc {
-			w.add(key+" > ?", bound)
+		if up {
+			w.add(key+" > ?", sign*bound)
 		} else {
-			w.add(key+" < ?", bound)
+			w.add(key+" < ?", sign*bound)
 		}
 	}
 	q := "SELECT " + eventCols + " FROM " + from + " LEFT JOIN payloads p ON p.seq = e.seq" + w.String() +
@@ -340,7 +344,7 @@ func (s *Store) Sessions(ctx context.Context, q SessionQuery) (wire.SessionsPage
 	if q.Text = cleanText(q.Text); q.Text != "" {
 		p := likePattern(q.Text)
 		if useFTS(q.Text) {
-			w.add(`session_id IN (SELECT e.session_id FROM events_fts CROSS JOIN events e ON e.seq = events_fts.rowid
+			w.add(`session_id IN (SELECT e.session_id FROM events_fts CROSS JOIN events e ON e.seq = -events_fts.rowid
 				WHERE events_fts MATCH ? AND `+textMatch+`)`, ftsQuery(q.Text), p, p, p)
 		} else {
 			w.add(`session_id IN (SELECT e.session_id FROM events e WHERE `+textMatch+`)`, p, p, p)

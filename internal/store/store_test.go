@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -803,5 +804,85 @@ func TestClosedStore(t *testing.T) {
 	}
 	if _, err := s.Events(context.Background(), wire.Filter{}, 1, "", false); err == nil {
 		t.Error("query of a closed store succeeded")
+	}
+}
+
+// TestEventsAfter returns what a stream subscriber resuming after a seq
+// missed: later events passing the filter, oldest first, at most limit.
+func TestEventsAfter(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	all := insertScripts(t, s, false, 8)
+	for _, tc := range []struct {
+		after int64
+		f     wire.Filter
+		limit int
+	}{
+		{0, wire.Filter{}, 1000},
+		{30, wire.Filter{}, 1000},
+		{30, wire.Filter{}, 5},
+		{10, wire.Filter{Tool: "Bash"}, 1000},
+		{10, wire.Filter{Text: "git"}, 2},
+		{int64(len(all)), wire.Filter{}, 10},
+	} {
+		var want []int64
+		for i := range all {
+			if all[i].Seq > tc.after && tc.f.Match(&all[i]) && len(want) < tc.limit {
+				want = append(want, all[i].Seq)
+			}
+		}
+		got, err := s.EventsAfter(ctx, tc.after, tc.f, tc.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, seqsOf(got), cmpEmpty); diff != "" {
+			t.Errorf("after %d %+v limit %d (-want +got):\n%s", tc.after, tc.f, tc.limit, diff)
+		}
+	}
+}
+
+// signalHandler sends each log message on a channel.
+type signalHandler struct{ msgs chan string }
+
+func (h signalHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h signalHandler) Handle(_ context.Context, r slog.Record) error {
+	select {
+	case h.msgs <- r.Message:
+	default:
+	}
+	return nil
+}
+func (h signalHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h signalHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestRunRetention enforces retention at once when started and returns nil
+// when its context ends.
+func TestRunRetention(t *testing.T) {
+	msgs := make(chan string, 16)
+	var mu sync.Mutex
+	now := testNow
+	s := openStore(t, Options{MaxAge: 24 * time.Hour, Logger: slog.New(signalHandler{msgs}),
+		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	insertScripts(t, s, false, 8)
+	mu.Lock()
+	now = testNow.Add(48 * time.Hour) // every event is now too old
+	mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.RunRetention(ctx, time.Hour) }()
+	for msg := range msgs {
+		if msg == "store age retention" {
+			break
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("RunRetention returned %v", err)
+	}
+	if _, n, _ := s.Stats(context.Background()); n != 0 {
+		t.Errorf("%d events left, want 0", n)
+	}
+	if err := s.RunRetention(context.Background(), 0); err == nil {
+		t.Error("RunRetention with no interval succeeded")
 	}
 }
