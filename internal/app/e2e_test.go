@@ -13,6 +13,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/store"
+	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
 
 // samplePayloads returns the reference hook payloads, one per event.
@@ -140,6 +143,38 @@ func TestCrashExactlyOnce(t *testing.T) {
 	}
 	if r := sum(mfs, "claude_hooks_records_rejected_total", nil); r != 0 {
 		t.Fatalf("%v records rejected, want 0", r)
+	}
+	// The event store holds every spooled event exactly once (inserts are
+	// idempotent by record id, so replays after each SIGKILL add nothing)...
+	var st wire.Status
+	getJSON(t, "http://"+d.addr+"/api/v1/status", &st)
+	if st.StoreEvents != total {
+		t.Fatalf("store holds %d events, want exactly %d", st.StoreEvents, total)
+	}
+	// ...and survived the kills intact.
+	d.stop()
+	db, err := store.Open(context.Background(), store.Options{Path: filepath.Join(state, "events.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.IntegrityCheck(context.Background()); err != nil {
+		t.Fatalf("store integrity after three SIGKILLs: %v", err)
+	}
+}
+
+func getJSON(tb testing.TB, url string, v any) {
+	tb.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		tb.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		tb.Fatalf("GET %s: %v", url, err)
 	}
 }
 
