@@ -11,7 +11,9 @@ import (
 	"github.com/claudehooks/claude-hooks-exporter/internal/jaegertest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
 	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
+	"github.com/claudehooks/claude-hooks-exporter/internal/store"
 	"github.com/claudehooks/claude-hooks-exporter/internal/tracing"
+	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
 
 // benchSpool writes n records built from the samples, spread over sessions,
@@ -87,21 +89,39 @@ func BenchmarkPipeline(b *testing.B) {
 	const n = 100_000
 	dir := benchSpool(b, n)
 	j := jaegertest.Start(b)
-	b.ResetTimer()
+	for _, withStore := range []bool{false, true} {
+		name := "otlp"
+		if withStore {
+			name = "otlp+store"
+		}
+		b.Run(name, func(b *testing.B) { benchPipeline(b, dir, n, j, withStore) })
+	}
+}
+
+func benchPipeline(b *testing.B, dir string, n int, j *jaegertest.Jaeger, withStore bool) {
 	for b.Loop() {
 		sink, err := tracing.New(context.Background(), tracing.Options{Endpoint: "http://" + j.OTLPHTTP, Protocol: tracing.ProtocolHTTPProtobuf, QueueSize: 65536})
 		if err != nil {
 			b.Fatal(err)
 		}
+		sinks := []Sink{traceSink{sink}}
+		if withStore {
+			st, err := store.Open(context.Background(), store.Options{Path: b.TempDir() + "/events.db"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			sinks = append(sinks, &storeSink{st: st})
+		}
 		p, err := New(Options{
 			Tracker:        session.New(session.Options{}),
-			Sinks:          []Sink{traceSink{sink}},
+			Sinks:          sinks,
 			CheckpointPath: b.TempDir() + "/checkpoint.json",
 		})
 		if err != nil {
 			b.Fatal(err)
 		}
-		runUntil(b, p, newTailer(b, dir, nil), func(s Stats) bool { return s.Applied == n })
+		runUntil(b, p, newTailer(b, dir, nil), func(s Stats) bool { return s.Applied == uint64(n) })
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		if err := sink.Shutdown(ctx); err != nil {
 			b.Fatal(err)
@@ -112,6 +132,20 @@ func BenchmarkPipeline(b *testing.B) {
 		b.ReportMetric(float64(dropped), "dropped")
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// storeSink is what the daemon's history sink does with a batch.
+type storeSink struct {
+	st  *store.Store
+	buf []wire.Event
+}
+
+func (s *storeSink) Consume(ctx context.Context, b *Batch) error {
+	s.buf = s.buf[:0]
+	for i := range b.Events {
+		s.buf = append(s.buf, store.FromEvent(&b.Events[i], 0, false))
+	}
+	return s.st.Insert(ctx, s.buf, b.Spans)
 }
 
 type traceSink struct{ s *tracing.Sink }
