@@ -24,37 +24,53 @@ func latencyRun(b *testing.B, d *daemon, n, rate int, send func(i int, payload [
 	const sid = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
 	c := openStream(b, d.addr, "session="+sid, "")
 	sent := make([]time.Time, n)
+	var sentMu sync.Mutex
+	lat := make([]time.Duration, 0, n)
+	recvDone := make(chan error, 1)
+	go func() {
+		seen := make([]bool, n)
+		deadline := time.After(2 * time.Minute)
+		for len(lat) < n {
+			select {
+			case ev, ok := <-c.events:
+				if !ok {
+					recvDone <- fmt.Errorf("stream ended")
+					return
+				}
+				at := time.Now()
+				i, err := strconv.Atoi(strings.TrimPrefix(ev.Summary, "lat "))
+				if err != nil || i >= n || seen[i] {
+					recvDone <- fmt.Errorf("unexpected event %q", ev.Summary)
+					return
+				}
+				seen[i] = true
+				sentMu.Lock()
+				lat = append(lat, at.Sub(sent[i]))
+				sentMu.Unlock()
+			case err := <-c.errs:
+				recvDone <- err
+				return
+			case <-deadline:
+				recvDone <- fmt.Errorf("only %d of %d events arrived", len(lat), n)
+				return
+			}
+		}
+		recvDone <- nil
+	}()
 	var wg sync.WaitGroup
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
 	for i := range n {
 		<-tick.C
 		payload := []byte(fmt.Sprintf(`{"session_id":%q,"hook_event_name":"Notification","notification_type":"idle_prompt","message":"lat %d","pad":%q}`, sid, i, strings.Repeat("x", 1800)))
+		sentMu.Lock()
 		sent[i] = time.Now()
+		sentMu.Unlock()
 		wg.Add(1)
 		go func() { defer wg.Done(); send(i, payload) }()
 	}
-	lat := make([]time.Duration, 0, n)
-	seen := make([]bool, n)
-	deadline := time.After(time.Minute)
-	for len(lat) < n {
-		select {
-		case ev, ok := <-c.events:
-			if !ok {
-				b.Fatal("stream ended")
-			}
-			at := time.Now()
-			i, err := strconv.Atoi(strings.TrimPrefix(ev.Summary, "lat "))
-			if err != nil || i >= n || seen[i] {
-				b.Fatalf("unexpected event %q", ev.Summary)
-			}
-			seen[i] = true
-			lat = append(lat, at.Sub(sent[i]))
-		case err := <-c.errs:
-			b.Fatal(err)
-		case <-deadline:
-			b.Fatalf("only %d of %d events arrived", len(lat), n)
-		}
+	if err := <-recvDone; err != nil {
+		b.Fatal(err)
 	}
 	wg.Wait()
 	c.close()
@@ -122,7 +138,7 @@ func BenchmarkHTTPIngest(b *testing.B) {
 	for _, storeOn := range []bool{true, false} {
 		b.Run(fmt.Sprintf("store=%v", storeOn), func(b *testing.B) {
 			state := b.TempDir()
-			extra := []string{"--log.level=warn", "--checkpoint.interval=1s"}
+			extra := []string{"--log.level=warn", "--checkpoint.interval=1s", "--web.enable-pprof"}
 			if !storeOn {
 				extra = append(extra, "--store.path=")
 			}
@@ -149,6 +165,26 @@ func BenchmarkHTTPIngest(b *testing.B) {
 				}()
 				start := time.Now()
 				var wg sync.WaitGroup
+				if out := os.Getenv("CHX_DAEMON_CPUPROFILE"); out != "" {
+					// Profile the daemon for 4 s of the run: go tool pprof <binary> <file>.
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						resp, err := http.Get("http://" + d.addr + "/debug/pprof/profile?seconds=4")
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						defer resp.Body.Close()
+						f, err := os.Create(out)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						io.Copy(f, resp.Body)
+						f.Close()
+					}()
+				}
 				for range clients {
 					wg.Add(1)
 					go func() {

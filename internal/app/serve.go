@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,6 +62,7 @@ type serveConfig struct {
 	otlpHeaders  string
 
 	transcripts    bool
+	pprof          bool
 	transcriptDirs string
 	pricesFile     string
 
@@ -97,6 +99,7 @@ func serveFlags(env func(string) string) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.otlpEndpoint, "otlp.endpoint", "", "OTLP traces endpoint (default from OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT; none = no trace export)")
 	fs.StringVar(&c.otlpProtocol, "otlp.protocol", "", "OTLP protocol: grpc or http/protobuf (default from OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL, else http/protobuf)")
 	fs.BoolVar(&c.otlpInsecure, "otlp.insecure", false, "use plain-text OTLP (default from OTEL_EXPORTER_OTLP_INSECURE)")
+	fs.BoolVar(&c.pprof, "web.enable-pprof", false, "serve Go profiling endpoints under /debug/pprof/ (behind the same auth)")
 	fs.BoolVar(&c.transcripts, "transcripts.enabled", true, "follow the transcripts hook events name, for tokens, cost and models per session")
 	fs.StringVar(&c.transcriptDirs, "transcripts.allowed-dirs", filepath.Join(env("HOME"), ".claude", "projects"), "comma-separated directories transcripts may be read from (hook payloads name the files)")
 	fs.StringVar(&c.pricesFile, "prices.file", "", "price table (YAML, the format of deploy/prices.yaml) replacing the built-in one")
@@ -319,7 +322,16 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	if loopback {
 		allowed = []string{"localhost", "127.0.0.1", "::1"}
 	}
+	extra := map[string]http.Handler{}
+	if c.pprof {
+		extra["/debug/pprof/"] = http.HandlerFunc(pprof.Index)
+		extra["/debug/pprof/profile"] = http.HandlerFunc(pprof.Profile)
+		extra["/debug/pprof/symbol"] = http.HandlerFunc(pprof.Symbol)
+		extra["/debug/pprof/trace"] = http.HandlerFunc(pprof.Trace)
+	}
 	apiHandler := api.New(api.Options{Store: st, Status: statusFunc(time.Now(), pl, st, broker), Logger: logger})
+	extra["/api/v1/"] = apiHandler
+	extra["GET /api/v1/stream"] = broker
 	srv, err := server.New(server.Options{
 		Spool:          writer,
 		Gatherer:       reg,
@@ -329,10 +341,7 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		IngestRate:     c.ingestRate,
 		Ready:          readiness(c.spoolDir, pl, 3*c.checkpointEvery+10*time.Second),
 		Logger:         logger,
-		Extra: map[string]http.Handler{
-			"/api/v1/":           apiHandler,
-			"GET /api/v1/stream": broker,
-		},
+		Extra:          extra,
 	}, reg)
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/hookevent"
 	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
 )
 
@@ -275,20 +276,26 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) capture(body []byte, received time.Time) (spool.Record, string, string) {
-	rec := spool.Capture(body, received, "http", s.opts.MaxRecordBytes)
-	switch rec.Bad {
-	case "":
-		if len(rec.Payload) == 0 || rec.Payload[0] != '{' {
-			return rec, ReasonInvalidJSON, "payload is not a JSON object"
-		}
-		return rec, "", ""
-	case "empty":
-		return rec, ReasonEmpty, "empty payload: send the hook's JSON object"
-	case "oversized":
-		return rec, ReasonTooLarge, fmt.Sprintf("payload exceeds the %d byte limit", s.opts.MaxRecordBytes)
-	default:
-		return rec, ReasonInvalidJSON, "payload is not valid JSON"
+	trimmed := bytes.TrimSpace(body)
+	switch {
+	case len(trimmed) == 0:
+		return spool.Record{}, ReasonEmpty, "empty payload: send the hook's JSON object"
+	case len(body) > s.opts.MaxRecordBytes:
+		return spool.Record{}, ReasonTooLarge, fmt.Sprintf("payload exceeds the %d byte limit", s.opts.MaxRecordBytes)
 	}
+	// The event decoder validates the JSON in one fast pass, so the spool can
+	// skip its own compaction for payloads already on one line.
+	if _, err := hookevent.Decode(trimmed); err != nil {
+		switch {
+		case errors.Is(err, hookevent.ErrNotObject):
+			return spool.Record{}, ReasonInvalidJSON, "payload is not a JSON object"
+		case errors.Is(err, hookevent.ErrNoEventName):
+			return spool.Record{}, ReasonInvalidJSON, "payload has no hook_event_name: send a Claude Code hook payload"
+		default:
+			return spool.Record{}, ReasonInvalidJSON, "payload is not valid JSON"
+		}
+	}
+	return spool.CaptureValid(trimmed, received, "http", s.opts.MaxRecordBytes), "", ""
 }
 
 var errTooLarge = errors.New("request body too large")

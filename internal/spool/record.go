@@ -80,6 +80,23 @@ func Capture(payload []byte, received time.Time, source string, maxBytes int) Re
 	return capture(payload, len(payload), received, source, maxBytes)
 }
 
+// CaptureValid is Capture for a payload the caller has already validated as
+// one JSON value (HTTP ingest runs the event decoder first). A payload that is
+// already on one line is kept as it is, skipping Capture's compaction pass;
+// one with line breaks or surrounding space is compacted as Capture does.
+func CaptureValid(payload []byte, received time.Time, source string, maxBytes int) Record {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxRecordBytes
+	}
+	if len(payload) == 0 || len(payload) > maxBytes || bytes.IndexByte(payload, '\n') >= 0 || bytes.IndexByte(payload, '\r') >= 0 ||
+		isSpace(payload[0]) || isSpace(payload[len(payload)-1]) {
+		return Capture(payload, received, source, maxBytes)
+	}
+	return Record{ID: NewID(), Received: received.UnixNano(), Source: source, Size: len(payload), Payload: payload}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
 // capture is Capture for an input of which only a prefix may be held in
 // payload: size is the original input size (RunHook never holds more than
 // maxBytes+1 bytes of stdin).

@@ -308,3 +308,30 @@ func TestNewID(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+func TestCaptureValid(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tests := []struct {
+		name, in, want string
+	}{
+		{"one line kept as is", `{"a": 1, "b": "x y"}`, `{"a": 1, "b": "x y"}`},
+		{"line breaks compacted", "{\n  \"a\": 1\n}", `{"a":1}`},
+		{"carriage return compacted", "{\"a\":\r1}", `{"a":1}`},
+		{"surrounding space compacted", ` {"a":1} `, `{"a":1}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := CaptureValid([]byte(tt.in), at, SourceHTTP, 0)
+			if r.Bad != "" || string(r.Payload) != tt.want || r.Size != len(tt.in) || len(r.ID) != 32 || r.Received != at.UnixNano() {
+				t.Fatalf("CaptureValid(%q) = %+v, want payload %q", tt.in, r, tt.want)
+			}
+			line := Encode(nil, r)
+			if bytes.Count(line, []byte("\n")) != 2 {
+				t.Fatalf("record is not one line: %q", line)
+			}
+		})
+	}
+	if r := CaptureValid(bytes.Repeat([]byte("x"), 100), at, SourceHTTP, 10); r.Bad != BadOversized {
+		t.Fatalf("oversized payload not marked: %+v", r)
+	}
+}
