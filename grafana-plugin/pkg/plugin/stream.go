@@ -1,0 +1,170 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/claudehooks/claude-hooks-exporter/grafana-plugin/pkg/exporterapi"
+	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
+)
+
+// maxBatch bounds the events of one stream frame: events that arrive while a
+// frame is being sent go out together in the next one.
+const maxBatch = 500
+
+// SubscribeStream admits a subscriber to a channel this data source can
+// serve, and hands it the frame schema with the newest matching events.
+func (d *Datasource) SubscribeStream(ctx context.Context, req *backend.SubscribeStreamRequest) (*backend.SubscribeStreamResponse, error) {
+	f, err := ParseChannelPath(req.Path)
+	if err != nil {
+		d.log.Debug("subscribe refused", "path", req.Path, "err", err)
+		return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusNotFound}, nil
+	}
+	if d.settingsErr != nil {
+		return nil, fmt.Errorf("data source settings: %w", d.settingsErr)
+	}
+	var events []wire.Event
+	page, err := d.client.Events(ctx, exporterapi.EventsQuery{Filter: f, Limit: d.settings.LiveHistory})
+	if err != nil {
+		// The schema alone still lets the panel start; RunStream retries the exporter.
+		d.log.Warn("read recent events for a new subscriber", "path", req.Path, "err", err)
+	} else {
+		events = page.Events
+		slices.Reverse(events) // the exporter answers newest first
+		if len(events) > 0 {
+			d.resume.set(req.Path, events[len(events)-1].Seq, time.Now())
+		}
+	}
+	initial, err := backend.NewInitialFrame(d.eventsFrame(events), data.IncludeAll)
+	if err != nil {
+		return nil, fmt.Errorf("encode initial frame: %w", err)
+	}
+	return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusOK, InitialData: initial}, nil
+}
+
+// PublishStream refuses: the channels carry the exporter's events only.
+func (d *Datasource) PublishStream(context.Context, *backend.PublishStreamRequest) (*backend.PublishStreamResponse, error) {
+	return &backend.PublishStreamResponse{Status: backend.PublishStreamStatusPermissionDenied}, nil
+}
+
+// RunStream follows the exporter's event stream for one channel until ctx
+// ends, sending the matching events as frames. One goroutine reads the
+// exporter (reconnecting with backoff and resuming after the last event it
+// passed on, so none is lost or repeated); this one sends every frame.
+func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamRequest, sender *backend.StreamSender) error {
+	f, err := ParseChannelPath(req.Path)
+	if err != nil {
+		return fmt.Errorf("run stream %q: %w", req.Path, err)
+	}
+	if d.settingsErr != nil {
+		return fmt.Errorf("data source settings: %w", d.settingsErr)
+	}
+	after, hinted := d.resume.take(req.Path, time.Now())
+	d.log.Debug("stream started", "path", req.Path, "resume_after", after, "hinted", hinted)
+
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events := make(chan *wire.Event, 4*maxBatch)
+	var g errgroup.Group
+	g.Go(func() error {
+		defer close(events)
+		return d.follow(ctx, req.Path, f, after, hinted, events)
+	})
+
+	var sendErr error
+	batch := make([]wire.Event, 0, maxBatch)
+	for ev := range events {
+		if sendErr != nil {
+			continue // drain until the follower sees the cancellation
+		}
+		batch = append(batch[:0], *ev)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, *ev)
+			default:
+				break drain
+			}
+		}
+		if err := sender.SendFrame(d.eventsFrame(batch), data.IncludeAll); err != nil {
+			sendErr = fmt.Errorf("send stream frame: %w", err)
+			cancel()
+		}
+	}
+	err = g.Wait()
+	d.log.Debug("stream ended", "path", req.Path, "send_err", sendErr)
+	switch {
+	case parent.Err() != nil:
+		return nil // Grafana ended the stream: the last subscriber left
+	case sendErr != nil:
+		return sendErr
+	default:
+		return err
+	}
+}
+
+// follow reads the exporter's stream for f into out until ctx ends. It
+// starts after seq `after` when known (hinted), else at the exporter's
+// current last sequence number, and on every reconnection resumes after the
+// last event it passed on, skipping any it already passed on.
+func (d *Datasource) follow(ctx context.Context, path string, f wire.Filter, after int64, known bool, out chan<- *wire.Event) error {
+	attempt := 0
+	for {
+		if !known {
+			st, err := d.client.Status(ctx)
+			if err == nil {
+				after, known = st.LastSeq, true
+			} else if ctx.Err() == nil {
+				d.log.Debug("stream: read exporter status", "path", path, "err", err)
+			}
+		}
+		if known {
+			err := d.client.Stream(ctx, exporterapi.StreamOptions{
+				Filter:      f,
+				After:       after,
+				IdleTimeout: d.idle,
+				OnOpen:      func() { attempt = 0 },
+			}, func(ev *wire.Event) error {
+				if ev.Seq <= after {
+					return nil // already passed on before a reconnection
+				}
+				after = ev.Seq
+				select {
+				case out <- ev:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			})
+			if ctx.Err() == nil {
+				d.log.Debug("stream: upstream connection ended", "path", path, "after", after, "err", err)
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := d.backoff.Min << min(attempt, 16)
+		if wait > d.backoff.Max || wait <= 0 {
+			wait = d.backoff.Max
+		}
+		attempt++
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
