@@ -439,4 +439,3 @@ func TestCheckHealthFailures(t *testing.T) {
 		t.Errorf("the three failures do not have three distinct messages: %v", seen)
 	}
 }
-

@@ -48,10 +48,14 @@ func TestCheckHealth(t *testing.T) {
 		{name: "html page", handler: func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<!doctype html><title>Grafana</title>")) },
 			wantStatus:  backend.HealthStatusError,
 			wantMessage: "Not a claude-hooks-exporter: %s did not answer /api/v1/status with the exporter's status (decode JSON: invalid character '<' looking for beginning of value). Check that the URL points at the exporter, not at another service."},
-		{name: "other json service", handler: func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"service":"prometheus","version":"3.0"}`)) },
+		{name: "other json service", handler: func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(`{"service":"prometheus","version":"3.0"}`))
+		},
 			wantStatus:  backend.HealthStatusError,
 			wantMessage: "Not a claude-hooks-exporter: %s did not answer /api/v1/status with the exporter's status (not a claude-hooks-exporter: service is \"prometheus\"). Check that the URL points at the exporter, not at another service."},
-		{name: "server error", handler: func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 503, map[string]string{"error": "starting"}) },
+		{name: "server error", handler: func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, 503, map[string]string{"error": "starting"})
+		},
 			wantStatus:  backend.HealthStatusError,
 			wantMessage: "The exporter at %s answered 503 Service Unavailable: starting"},
 		{name: "no url", url: "", wantStatus: backend.HealthStatusError,

@@ -365,4 +365,3 @@ func checkGoldenBytes(tb testing.TB, name string, got []byte) {
 		tb.Errorf("%s (-want +got):\n%s", path, diff)
 	}
 }
-
