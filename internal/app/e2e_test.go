@@ -299,7 +299,10 @@ func TestHTTPIngest(t *testing.T) {
 		if err != nil {
 			return false, err
 		}
-		return sum(mfs, "claude_hooks_events_total", nil) == want, nil
+		if got := sum(mfs, "claude_hooks_events_total", nil); got != want {
+			return false, fmt.Errorf("events_total %v, want %v; rejected %v", got, want, sum(mfs, "claude_hooks_records_rejected_total", nil))
+		}
+		return true, nil
 	})
 	mfs, err := d.metrics()
 	if err != nil {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/subtle"
 	"encoding/json"
@@ -238,13 +237,18 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, err)
 		return
 	}
+	// Records alias body (no copy), so lines are cut from it directly.
 	var recs []spool.Record
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	sc.Buffer(nil, len(body)+1)
 	line := 0
-	for sc.Scan() {
+	for rest := body; len(rest) > 0; {
+		var b []byte
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			b, rest = rest[:i], rest[i+1:]
+		} else {
+			b, rest = rest, nil
+		}
 		line++
-		b := bytes.TrimSpace(sc.Bytes())
+		b = bytes.TrimSpace(b)
 		if len(b) == 0 {
 			continue
 		}

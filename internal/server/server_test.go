@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -169,5 +170,26 @@ func TestRateLimitPerRemoteClient(t *testing.T) {
 	}
 	if len(sp.recs) != 10+1+50+1 {
 		t.Fatalf("appended %d, want 62", len(sp.recs))
+	}
+}
+
+// TestBatchRecordsKeepTheirOwnPayload: records of a batch must not share or
+// overwrite each other's bytes (they alias the request body).
+func TestBatchRecordsKeepTheirOwnPayload(t *testing.T) {
+	s, sp, _ := newTestServer(t, Options{})
+	var lines []string
+	for i := range 50 {
+		lines = append(lines, fmt.Sprintf(`{"hook_event_name":"Stop","session_id":"s-%03d","pad":"%s"}`, i, strings.Repeat("y", i*37)))
+	}
+	if w := do(s, "POST", "/v1/events", strings.Join(lines, "\n"), nil); w.Code != 200 {
+		t.Fatalf("POST: %d %s", w.Code, w.Body.String())
+	}
+	if len(sp.recs) != len(lines) {
+		t.Fatalf("appended %d, want %d", len(sp.recs), len(lines))
+	}
+	for i, r := range sp.recs {
+		if string(r.Payload) != lines[i] {
+			t.Fatalf("record %d payload %.80q, want %.80q", i, r.Payload, lines[i])
+		}
 	}
 }
