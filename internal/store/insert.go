@@ -261,7 +261,7 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []sessi
 			if errText == ev.Summary {
 				errText = "" // indexed once, under summary
 			}
-			ftsArgs = append(ftsArgs, -seq, null(ev.Tool), null(ev.Summary), null(errText))
+			ftsArgs = append(ftsArgs, seq, null(ev.Tool), null(ev.Summary), null(errText))
 		}
 		if err := agg.event(ctx, ev); err != nil {
 			return nil, 0, 0, err

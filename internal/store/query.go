@@ -159,14 +159,12 @@ const eventCols = `e.seq, e.id, e.time, e.session_id, e.event, e.prompt_id, e.ag
 // (desc) the seq bound when bounded, at most limit rows.
 func eventsSQL(f wire.Filter, bound int64, bounded, asc bool, limit int) (string, []any) {
 	var w where
-	// key orders the rows; sign is +1 when it grows with seq, -1 when it
-	// is -seq.
-	from, key, sign := "events e", "e.seq", int64(1)
+	from, key := "events e", "e.seq"
 	f.Text = cleanText(f.Text)
 	if f.Text != "" && useFTS(f.Text) {
-		// The index drives: it yields candidate rowids (-seq) in order and
+		// The index drives: it yields candidate rowids (seqs) in order and
 		// the query stops after limit rows that pass LIKE and the other filters.
-		from, key, sign = "events_fts CROSS JOIN events e ON e.seq = -events_fts.rowid", "events_fts.rowid", -1
+		from, key = "events_fts CROSS JOIN events e ON e.seq = events_fts.rowid", "events_fts.rowid"
 		w.add("events_fts MATCH ?", ftsQuery(f.Text))
 	}
 	if f.Text != "" {
@@ -196,17 +194,15 @@ func eventsSQL(f wire.Filter, bound int64, bounded, asc bool, limit int) (string
 	if !f.To.IsZero() {
 		w.add("e.time < ?", f.To.UnixNano())
 	}
-	// Oldest first is key ascending when key is seq, descending when -seq.
-	up := asc == (sign > 0)
 	order := " DESC"
-	if up {
+	if asc {
 		order = " ASC"
 	}
 	if bounded {
-		if up {
-			w.add(key+" > ?", sign*bound)
+		if asc {
+			w.add(key+" > ?", bound)
 		} else {
-			w.add(key+" < ?", sign*bound)
+			w.add(key+" < ?", bound)
 		}
 	}
 	q := "SELECT " + eventCols + " FROM " + from + " LEFT JOIN payloads p ON p.seq = e.seq" + w.String() +
@@ -344,7 +340,7 @@ func (s *Store) Sessions(ctx context.Context, q SessionQuery) (wire.SessionsPage
 	if q.Text = cleanText(q.Text); q.Text != "" {
 		p := likePattern(q.Text)
 		if useFTS(q.Text) {
-			w.add(`session_id IN (SELECT e.session_id FROM events_fts CROSS JOIN events e ON e.seq = -events_fts.rowid
+			w.add(`session_id IN (SELECT e.session_id FROM events_fts CROSS JOIN events e ON e.seq = events_fts.rowid
 				WHERE events_fts MATCH ? AND `+textMatch+`)`, ftsQuery(q.Text), p, p, p)
 		} else {
 			w.add(`session_id IN (SELECT e.session_id FROM events e WHERE `+textMatch+`)`, p, p, p)

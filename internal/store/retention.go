@@ -77,7 +77,7 @@ func (s *Store) deleteOlderThan(ctx context.Context, cutoff int64) (int64, error
 			return err
 		}
 		sel := `SELECT seq FROM events WHERE time < ? ORDER BY time, seq LIMIT ?`
-		if _, err := s.w.ExecContext(ctx, `DELETE FROM events_fts WHERE rowid IN (SELECT -seq FROM (`+sel+`))`, cutoff, deleteChunk); err != nil {
+		if _, err := s.w.ExecContext(ctx, `DELETE FROM events_fts WHERE rowid IN (`+sel+`)`, cutoff, deleteChunk); err != nil {
 			return fmt.Errorf("delete index entries: %w", err)
 		}
 		if _, err := s.w.ExecContext(ctx, `DELETE FROM payloads WHERE seq IN (`+sel+`)`, cutoff, deleteChunk); err != nil {
@@ -201,7 +201,7 @@ func (s *Store) deleteOldest(ctx context.Context, k int64) error {
 		if err := s.w.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM (SELECT seq FROM events ORDER BY seq LIMIT ?)`, k).Scan(&upto); err != nil {
 			return fmt.Errorf("find oldest events: %w", err)
 		}
-		if _, err := s.w.ExecContext(ctx, `DELETE FROM events_fts WHERE rowid IN (SELECT -seq FROM events WHERE seq <= ?)`, upto); err != nil {
+		if _, err := s.w.ExecContext(ctx, `DELETE FROM events_fts WHERE rowid IN (SELECT seq FROM events WHERE seq <= ?)`, upto); err != nil {
 			return fmt.Errorf("delete index entries: %w", err)
 		}
 		if _, err := s.w.ExecContext(ctx, `DELETE FROM payloads WHERE seq <= ?`, upto); err != nil {

@@ -90,8 +90,6 @@ CREATE TABLE spans (
 	// positions (detail=none): it answers which rows hold every trigram of the
 	// query, a superset the query then checks with LIKE on the row. With
 	// positions it would answer substrings itself, at 3.6 times the size.
-	// Its rowid is -seq: FTS5 walks a doclist forwards much faster than
-	// backwards, and newest first is the common order.
 	`
 CREATE INDEX events_outcome ON events(outcome, seq) WHERE outcome IS NOT NULL;
 CREATE VIRTUAL TABLE events_fts USING fts5(
@@ -100,7 +98,7 @@ CREATE VIRTUAL TABLE events_fts USING fts5(
 );
 INSERT INTO events_fts(events_fts, rank) VALUES ('automerge', 16);
 INSERT INTO events_fts(rowid, tool, summary, error)
-	SELECT -seq, tool, summary, error FROM events
+	SELECT seq, tool, summary, error FROM events
 	WHERE tool IS NOT NULL OR summary IS NOT NULL OR error IS NOT NULL;
 `,
 }
