@@ -222,10 +222,27 @@ func encodeFrame(buf *bytes.Buffer, enc *json.Encoder, ev *wire.Event) error {
 	buf.WriteString("id: ")
 	buf.Write(strconv.AppendInt(num[:0], ev.Seq, 10))
 	buf.WriteString("\nevent: hook\ndata: ")
-	if err := enc.Encode(ev); err != nil { // compact, one line, ends in "\n"
+	payload := ev.Payload
+	if len(payload) == 0 || bytes.IndexByte(payload, '\n') >= 0 || bytes.IndexByte(payload, '\r') >= 0 {
+		if err := enc.Encode(ev); err != nil { // compact, one line, ends in "\n"
+			return err
+		}
+		buf.WriteByte('\n')
+		return nil
+	}
+	// The payload is already one line of JSON (it comes from the spool):
+	// splice it in rather than let encoding/json re-validate and re-compact
+	// it, which costs more than the rest of the event.
+	rest := *ev
+	rest.Payload = nil
+	if err := enc.Encode(&rest); err != nil {
 		return err
 	}
-	buf.WriteByte('\n')
+	b := buf.Bytes()
+	buf.Truncate(len(b) - 2) // drop "}\n"
+	buf.WriteString(`,"payload":`)
+	buf.Write(payload)
+	buf.WriteString("}\n\n")
 	return nil
 }
 

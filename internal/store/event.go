@@ -59,6 +59,7 @@ func FromEvent(ev *hookevent.Event, payloadMax int, captureContent bool) wire.Ev
 	w.Summary = redact.Cap(redact.Secrets(s), SummaryMaxBytes)
 
 	payload := ev.Raw
+	notJSON := false
 	if !captureContent && ev.Prompt != "" {
 		payload = withoutPrompt(payload)
 	}
@@ -67,11 +68,15 @@ func FromEvent(ev *hookevent.Event, payloadMax int, captureContent bool) wire.Ev
 		// the end of the text (a PEM key without its end marker).
 		if red := redact.Secrets(string(payload)); len(red) != len(payload) || red != string(payload) {
 			payload = []byte(red)
+			// A mask can replace a JSON value (a number after "tokens":) or
+			// cut a string short: then the payload is served as text.
+			notJSON = !json.Valid(payload)
 		}
 	}
 	w.Payload, w.Truncated = capPayload(payload, payloadMax)
-	if w.Truncated {
-		// A cut payload is not JSON any more: serve it as a JSON string.
+	if w.Truncated || notJSON {
+		// A cut or masked payload may not be JSON any more: serve it as a
+		// JSON string holding the text.
 		w.Payload, _ = json.Marshal(string(w.Payload))
 	}
 	return w

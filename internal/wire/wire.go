@@ -31,7 +31,8 @@ type Event struct {
 	CWD              string `json:"cwd,omitempty"`
 	Model            string `json:"model,omitempty"`
 	// Payload is the hook payload as JSON. When it was longer than the store's
-	// cap, Truncated is set and Payload is a JSON string holding the cut text.
+	// cap (Truncated is set), or when masking secrets broke its JSON structure,
+	// Payload is a JSON string holding the text instead.
 	Payload   json.RawMessage `json:"payload,omitempty"`
 	Truncated bool   `json:"truncated,omitempty"`
 }
