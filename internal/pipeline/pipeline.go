@@ -68,7 +68,7 @@ type Options struct {
 	// TranscriptInterval is how often transcripts are polled while no event
 	// arrives (default 1 s).
 	TranscriptInterval time.Duration
-	Sinks   []Sink
+	Sinks              []Sink
 	// CheckpointPath is where offsets and state are persisted; "" disables
 	// checkpoints (tests and dry runs).
 	CheckpointPath string
@@ -111,8 +111,12 @@ type Pipeline struct {
 	mu    sync.Mutex // guards state and lastCheckpoint, shared with Snapshot
 	state ingestState
 
-	lastCheckpoint     time.Time
-	lastLag            time.Duration
+	lastCheckpoint time.Time
+	lastLag        time.Duration
+	// pending hands the latest checkpoint snapshot to the writer goroutine;
+	// a newer snapshot replaces one not yet written.
+	pending            chan checkpoint.Checkpoint
+	saveFailed         atomic.Bool
 	backlog            atomic.Int64
 	checkpointFailures atomic.Uint64
 }
@@ -209,6 +213,22 @@ func (p *Pipeline) Restore() ([]tail.Position, error) {
 // Run reads, applies and delivers until ctx ends, then writes a last checkpoint.
 // It returns nil on a clean shutdown.
 func (p *Pipeline) Run(ctx context.Context, src Source) error {
+	// Checkpoints are written by their own goroutine: two fsyncs take
+	// milliseconds, and the events behind them must not wait for that.
+	p.pending = make(chan checkpoint.Checkpoint, 1)
+	saverDone := make(chan struct{})
+	go func() { defer close(saverDone); p.saveLoop() }()
+	defer func() {
+		if p.pending != nil {
+			close(p.pending)
+			<-saverDone
+		}
+	}()
+	stopSaver := func() {
+		close(p.pending)
+		<-saverDone
+		p.pending = nil
+	}
 	var (
 		batch      Batch
 		nextExpire = p.opts.Now().Add(p.opts.ExpireInterval)
@@ -219,6 +239,7 @@ func (p *Pipeline) Run(ctx context.Context, src Source) error {
 		lines, err := src.Next(waitCtx, p.opts.BatchSize)
 		cancel()
 		if ctx.Err() != nil {
+			stopSaver()
 			return p.finish(src, dirty)
 		}
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -239,12 +260,13 @@ func (p *Pipeline) Run(ctx context.Context, src Source) error {
 		}
 		p.backlog.Store(src.Backlog())
 		if len(lines) == 0 && len(batch.Spans) == 0 {
-			if dirty {
+			if dirty || p.saveFailed.Load() {
 				dirty = !p.checkpoint(src)
 			}
 			continue
 		}
 		if err := p.deliver(ctx, &batch); err != nil {
+			stopSaver()
 			return p.finish(src, dirty)
 		}
 		p.observeProcessing(start, len(batch.Events))
@@ -418,29 +440,48 @@ func (p *Pipeline) lastCheckpointTime() time.Time {
 	return p.lastCheckpoint
 }
 
-// checkpoint persists positions and derived state together; it reports success.
-// A failure is loud (error log, counter) and retried at the next opportunity.
+// checkpoint snapshots positions and derived state together and hands the
+// snapshot to the writer goroutine, or writes it here when none runs (the
+// final checkpoint). It reports whether the snapshot was taken (or, written
+// here, saved). A failed write is loud (error log, counter) and retried.
 func (p *Pipeline) checkpoint(src Source) bool {
 	if p.opts.CheckpointPath == "" {
 		return true
 	}
 	cp, err := p.snapshotCheckpoint(src)
-	if err == nil {
-		err = checkpoint.Save(p.opts.CheckpointPath, cp)
-	}
-	now := p.opts.Now()
 	if err != nil {
-		p.checkpointFailures.Add(1)
-		p.opts.Logger.Error("write checkpoint", "path", p.opts.CheckpointPath, "err", err)
-		p.mu.Lock()
-		p.lastCheckpoint = now // do not retry in a tight loop; the interval paces retries
-		p.mu.Unlock()
+		p.saved(err)
 		return false
 	}
 	p.mu.Lock()
-	p.lastCheckpoint = now
+	p.lastCheckpoint = p.opts.Now() // paces the next snapshot and any retry
 	p.mu.Unlock()
+	if p.pending == nil {
+		err := checkpoint.Save(p.opts.CheckpointPath, cp)
+		p.saved(err)
+		return err == nil
+	}
+	select {
+	case <-p.pending: // drop the older snapshot not yet written
+	default:
+	}
+	p.pending <- cp
 	return true
+}
+
+// saveLoop writes handed-over snapshots until pending is closed.
+func (p *Pipeline) saveLoop() {
+	for cp := range p.pending {
+		p.saved(checkpoint.Save(p.opts.CheckpointPath, cp))
+	}
+}
+
+func (p *Pipeline) saved(err error) {
+	p.saveFailed.Store(err != nil)
+	if err != nil {
+		p.checkpointFailures.Add(1)
+		p.opts.Logger.Error("write checkpoint", "path", p.opts.CheckpointPath, "err", err)
+	}
 }
 
 func (p *Pipeline) snapshotCheckpoint(src Source) (checkpoint.Checkpoint, error) {
