@@ -88,7 +88,9 @@ func BenchmarkInsertSmall(b *testing.B) {
 
 // The search benchmark's database: 1,000,000 generated events, built once per
 // process (about a minute), or reused from $STORE_BENCH_DB when that file
-// exists (it is created there when the variable names a missing file).
+// exists (it is created there when the variable names a missing file). With
+// STORE_BENCH_MERGE=1 its full-text index is then merged, as an idle daemon's
+// index maintenance does; without, it is as the inserts left it.
 const millionEvents = 1_000_000
 
 // searchCase is one query of the search benchmark with the seqs it must
@@ -181,6 +183,16 @@ func buildMillion(tb testing.TB, path string) ([]searchCase, error) {
 				}
 			}
 		}
+	}
+	if os.Getenv("STORE_BENCH_MERGE") != "" {
+		t0 := time.Now()
+		s.sinceMerge = s.mergeAfter
+		for done := false; !done; {
+			if done, err = s.mergeStep(ctx); err != nil {
+				return nil, err
+			}
+		}
+		tb.Logf("merged the index in %d steps, %v", s.mergeSteps.Load(), time.Since(t0).Round(time.Millisecond))
 	}
 	for c := range cases {
 		m := matches[c]

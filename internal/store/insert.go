@@ -21,7 +21,7 @@ const (
 
 // writeStmts are prepared once on the writer connection.
 type writeStmts struct {
-	lookupSeqs, setLastSeq                  *sql.Stmt
+	lookupSeqs                              *sql.Stmt
 	loadSession, upsertSession, insertSpan  *sql.Stmt
 	insertEvents, insertPayloads, insertFTS *bulk
 }
@@ -160,6 +160,8 @@ func (s *Store) Insert(ctx context.Context, events []wire.Event, spans []session
 	}
 	s.events.Add(added)
 	s.maxSeq.Store(last)
+	s.sinceMerge += added
+	s.lastInsert.Store(s.opts.Now().UnixNano())
 	s.pokeCheckpointer()
 	if s.opts.MaxBytes > 0 {
 		if err := s.enforceSize(ctx); err != nil {

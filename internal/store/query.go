@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -156,8 +158,15 @@ const eventCols = `e.seq, e.id, e.time, e.session_id, e.event, e.prompt_id, e.ag
 	p.truncated, p.data`
 
 // eventsSQL builds the query for events passing f, after (asc) or before
-// (desc) the seq bound when bounded, at most limit rows.
-func eventsSQL(f wire.Filter, bound int64, bounded, asc bool, limit int) (string, []any) {
+// (desc) the seq bound when bounded, at most limit rows. wideTime says the
+// time range holds many events: the query then walks seq order and checks
+// the time, rather than collecting and sorting the whole range.
+//
+// Each condition is one index's equality, so that the rows come in seq order
+// and the query stops after limit. A filter that is a disjunction (several
+// event names; an agent as id or type) becomes one such query per
+// alternative, each limited, and the answer the first limit of their union.
+func eventsSQL(f wire.Filter, bound int64, bounded, asc bool, limit int, wideTime bool) (string, []any) {
 	var w where
 	from, key := "events e", "e.seq"
 	f.Text = cleanText(f.Text)
@@ -174,25 +183,21 @@ func eventsSQL(f wire.Filter, bound int64, bounded, asc bool, limit int) (string
 	if f.SessionID != "" {
 		w.add("e.session_id = ?", f.SessionID)
 	}
-	if len(f.Events) == 1 {
-		w.add("e.event = ?", f.Events[0])
-	} else if len(f.Events) > 1 {
-		w.add("e.event IN (?"+strings.Repeat(", ?", len(f.Events)-1)+")", anys(f.Events)...)
-	}
 	if f.Tool != "" {
 		w.add("e.tool = ?", f.Tool)
-	}
-	if f.Agent != "" {
-		w.add("(e.agent_id = ? OR e.agent_type = ?)", f.Agent, f.Agent)
 	}
 	if f.Outcome != "" {
 		w.add("e.outcome = ?", f.Outcome)
 	}
+	timeCol := "e.time"
+	if wideTime {
+		timeCol = "+e.time" // unary plus: not through the time index
+	}
 	if !f.From.IsZero() {
-		w.add("e.time >= ?", f.From.UnixNano())
+		w.add(timeCol+" >= ?", f.From.UnixNano())
 	}
 	if !f.To.IsZero() {
-		w.add("e.time < ?", f.To.UnixNano())
+		w.add(timeCol+" < ?", f.To.UnixNano())
 	}
 	order := " DESC"
 	if asc {
@@ -205,9 +210,94 @@ func eventsSQL(f wire.Filter, bound int64, bounded, asc bool, limit int) (string
 			w.add(key+" < ?", bound)
 		}
 	}
-	q := "SELECT " + eventCols + " FROM " + from + " LEFT JOIN payloads p ON p.seq = e.seq" + w.String() +
-		" ORDER BY " + key + order + " LIMIT ?"
-	return q, append(w.args, limit)
+
+	// The alternatives: every combination of an event name and an agent column.
+	type alt struct {
+		cond string
+		args []any
+	}
+	alts := []alt{{}}
+	if len(f.Events) > 0 {
+		var next []alt
+		for _, name := range uniq(f.Events) {
+			next = append(next, alt{"e.event = ?", []any{name}})
+		}
+		alts = next
+	}
+	if f.Agent != "" {
+		var next []alt
+		for _, a := range alts {
+			for _, col := range []string{"e.agent_id", "e.agent_type"} {
+				next = append(next, alt{joinCond(a.cond, col+" = ?"), append(slices.Clone(a.args), f.Agent)})
+			}
+		}
+		alts = next
+	}
+	sel := func(cols string, a alt) (string, []any) {
+		cw := where{conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
+		if a.cond != "" {
+			cw.add(a.cond, a.args...)
+		}
+		return "SELECT " + cols + " FROM " + from + cw.String() + " ORDER BY " + key + order + " LIMIT ?", append(cw.args, limit)
+	}
+	if len(alts) == 1 {
+		from += " LEFT JOIN payloads p ON p.seq = e.seq"
+		return sel(eventCols, alts[0])
+	}
+	var parts []string
+	var args []any
+	for _, a := range alts {
+		q, qa := sel("e.seq", a)
+		parts = append(parts, "SELECT seq FROM ("+q+")")
+		args = append(args, qa...)
+	}
+	q := "SELECT " + eventCols + " FROM events e LEFT JOIN payloads p ON p.seq = e.seq WHERE e.seq IN (" +
+		strings.Join(parts, " UNION ALL ") + ") ORDER BY e.seq" + order + " LIMIT ?"
+	return q, append(args, limit)
+}
+
+func joinCond(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + " AND " + b
+}
+
+// uniq returns ss without repeats, in order.
+func uniq(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// wideTimeRows is how many events a time range may hold for the query to
+// collect it through the time index and sort it.
+const wideTimeRows = 4096
+
+// wideTime reports whether f's time range holds more than wideTimeRows
+// events, counting at most that many through the time index. A range with a
+// session or text filter is narrowed by those instead.
+func (s *Store) wideTime(ctx context.Context, f wire.Filter) (bool, error) {
+	if (f.From.IsZero() && f.To.IsZero()) || f.SessionID != "" || f.Text != "" {
+		return false, nil
+	}
+	from, to := int64(math.MinInt64), int64(math.MaxInt64)
+	if !f.From.IsZero() {
+		from = f.From.UnixNano()
+	}
+	if !f.To.IsZero() {
+		to = f.To.UnixNano()
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM events WHERE time >= ? AND time < ? LIMIT ?)`,
+		from, to, wideTimeRows+1).Scan(&n); err != nil {
+		return false, fmt.Errorf("query events: size of the time range: %w", err)
+	}
+	return n > wideTimeRows, nil
 }
 
 func anys(ss []string) []any {
@@ -256,7 +346,11 @@ func (s *Store) queryEvents(ctx context.Context, f wire.Filter, bound int64, bou
 	if s.r == nil {
 		return nil, errors.New("query events: store closed")
 	}
-	q, args := eventsSQL(f, bound, bounded, asc, limit)
+	wide, err := s.wideTime(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	q, args := eventsSQL(f, bound, bounded, asc, limit, wide)
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query events: %w", err)

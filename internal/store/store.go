@@ -91,6 +91,12 @@ type Store struct {
 
 	// The checkpointer folds the write-ahead log into the database on its own
 	// connection, off the insert path; Insert pokes it after each commit.
+	// Index maintenance (retention.go): guarded by wmu but lastInsert.
+	lastInsert             atomic.Int64 // unix ns, by opts.Now
+	merging                bool
+	sinceMerge, mergeAfter int64
+	mergeSteps             atomic.Int64 // tests observe it
+
 	cdb           *sql.DB
 	ckmu          sync.Mutex // held while checkpointing
 	poke          chan struct{}
@@ -127,7 +133,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	_ = f.Close()
 
-	s := &Store{opts: opts, path: path}
+	// sinceMerge starts at the threshold: an index left in pieces by an
+	// earlier run is merged at the first idle moment.
+	s := &Store{opts: opts, path: path, mergeAfter: mergeAfterEvents, sinceMerge: mergeAfterEvents}
 	if err := s.open(ctx); err != nil {
 		s.closeAll()
 		return nil, fmt.Errorf("open store %s: %w", path, err)

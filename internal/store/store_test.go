@@ -886,3 +886,64 @@ func TestRunRetention(t *testing.T) {
 		t.Error("RunRetention with no interval succeeded")
 	}
 }
+
+// TestIndexMaintenance: an index written by many small transactions is
+// merged, in steps, once the store is idle, and answers the same afterwards.
+func TestIndexMaintenance(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := testNow
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := openStore(t, Options{MaxAge: -1, Now: clock})
+	s.mergeAfter = 100
+	all := newGenerator(4).generate(2000)
+	insertAll(t, s, all, 10)
+	before, err := s.indexPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	query := wire.Filter{Text: "src/auth"}
+	want, err := s.Events(ctx, query, MaxLimit, "", false)
+	if err != nil || len(want.Events) == 0 {
+		t.Fatalf("query before: %d events, %v", len(want.Events), err)
+	}
+
+	// Not idle yet: nothing happens.
+	if err := s.EnforceRetention(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.mergeSteps.Load(); n != 0 {
+		t.Fatalf("%d merge steps while inserts were recent", n)
+	}
+	mu.Lock()
+	now = now.Add(idleBeforeMerge)
+	mu.Unlock()
+	for i := 0; i < 10 && (i == 0 || s.merging); i++ {
+		if err := s.EnforceRetention(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := s.indexPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("index directory %d rows before, %d after %d steps", before, after, s.mergeSteps.Load())
+	if s.merging || s.mergeSteps.Load() < 2 || after >= before {
+		t.Errorf("merging %v after %d steps; index directory %d rows, was %d", s.merging, s.mergeSteps.Load(), after, before)
+	}
+	got, err := s.Events(ctx, query, MaxLimit, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(seqsOf(want.Events), seqsOf(got.Events)); diff != "" {
+		t.Errorf("answer changed by the merge (-before +after):\n%s", diff)
+	}
+	if err := s.IntegrityCheck(ctx); err != nil {
+		t.Error(err)
+	}
+	// Done: the next rounds start nothing until enough new events came.
+	steps := s.mergeSteps.Load()
+	if err := s.EnforceRetention(ctx); err != nil || s.mergeSteps.Load() != steps {
+		t.Errorf("a merged index was merged again (%v)", err)
+	}
+}
