@@ -40,3 +40,18 @@ run: build
 
 clean:
 	rm -rf $(BIN)
+
+## plugin: the Grafana data source into grafana-plugin/dist: module.js, plugin.json and the Linux amd64/arm64 backends
+.PHONY: plugin plugin-test
+PLUGIN_LDFLAGS := -s -w -X main.Version=$(VERSION)
+plugin: grafana-plugin/node_modules/.package-lock.json
+	cd grafana-plugin && npm run build
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(PLUGIN_LDFLAGS)' -o grafana-plugin/dist/gpx_claudehooks_linux_amd64 ./grafana-plugin/pkg
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(PLUGIN_LDFLAGS)' -o grafana-plugin/dist/gpx_claudehooks_linux_arm64 ./grafana-plugin/pkg
+
+grafana-plugin/node_modules/.package-lock.json: grafana-plugin/package-lock.json
+	cd grafana-plugin && npm ci --no-audit --no-fund
+
+## plugin-test: the plugin frontend from a clean install: type-check, lint, unit tests, production build
+plugin-test:
+	cd grafana-plugin && npm ci --no-audit --no-fund && npm run typecheck && npm run lint && npm run test:ci && npm run build
