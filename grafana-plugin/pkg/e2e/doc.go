@@ -2,8 +2,9 @@
 // plugin binary, starts it through hashicorp/go-plugin with Grafana's
 // handshake over gRPC, and calls it through the pluginv2 clients against a real
 // claude-hooks-exporter process fed by the real hook command. It also holds
-// the stream latency benchmark.
+// the live stream latency benchmark.
 //
-// It has no code outside its tests and must not import the plugin's packages:
-// everything goes through the wire protocol.
+// It has no code outside its tests. The tests reach the plugin only through
+// the wire protocol; only the benchmark's in-process variant calls the plugin
+// package directly, to time the hand-over to RunStream's sender.
 package e2e

@@ -143,7 +143,7 @@ func TestErrors(t *testing.T) {
 
 func TestStream(t *testing.T) {
 	const body = ": heartbeat\n\n" +
-		"id: 7\nevent: hook\ndata: {\"seq\":7,\"id\":\"a\",\"time\":\"2026-05-01T10:00:00Z\",\"session_id\":\"s\",\"event\":\"PreToolUse\"}\n\n" +
+		"id: 7\nevent: hook\ndata: {\"seq\":7,\"id\":\"a\",\"time\":\"2026-05-01T10:00:00Z\",\"session_id\":\"s\",\"event\":\"PreToolUse\",\"payload\":\"eyJhIjoxfQ==\",\"tool\":\"Bash\"}\n\n" +
 		"retry: 1000\n\n" + // no data: nothing to dispatch
 		"event: unknown\ndata: {}\n\n" +
 		"id: 9\r\nevent: hook\r\ndata: {\"seq\":0,\"id\":\"b\",\r\ndata: \"time\":\"2026-05-01T10:00:01Z\",\"session_id\":\"s\",\"event\":\"Stop\"}\r\n\r\n" +
@@ -180,6 +180,9 @@ func TestStream(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"PreToolUse", "Stop"}, names); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if len(got) > 0 && (got[0].Payload != nil || got[0].Tool != "Bash") {
+		t.Errorf("first event: payload %q, tool %q; want no payload (skipped), tool Bash", got[0].Payload, got[0].Tool)
 	}
 }
 

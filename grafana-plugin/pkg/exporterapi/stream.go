@@ -46,7 +46,8 @@ var ErrStreamClosed = errors.New("exporter closed the stream")
 // Stream opens GET /api/v1/stream and calls fn with each event, in order,
 // until the connection ends, ctx ends or fn returns an error (which Stream
 // returns). It never returns nil: a stream only ends by an error, ctx.Err()
-// when ctx ended. The event passed to fn is not reused by Stream.
+// when ctx ended. The event passed to fn is not reused by Stream; its Payload
+// is always nil (the stream carries it, but no reader of the stream needs it).
 func (c *Client) Stream(ctx context.Context, opts StreamOptions, fn func(*wire.Event) error) error {
 	f := opts.Filter
 	f.From, f.To = time.Time{}, time.Time{}
@@ -86,10 +87,11 @@ func (c *Client) Stream(ctx context.Context, opts StreamOptions, fn func(*wire.E
 	err = readSSE(resp.Body, func() { watchdog.Reset(idle) }, func(m *message) error {
 		switch m.event {
 		case "hook", "":
-			ev := new(wire.Event)
-			if err := json.Unmarshal(m.data, ev); err != nil {
+			var se streamEvent
+			if err := json.Unmarshal(m.data, &se); err != nil {
 				return &ProtocolError{Route: RouteStream, Err: fmt.Errorf("decode event %q: %w", m.id, err)}
 			}
+			ev := &se.Event
 			if m.id != "" {
 				if seq, err := strconv.ParseInt(m.id, 10, 64); err == nil && seq > 0 {
 					ev.Seq = seq
@@ -114,6 +116,19 @@ func (c *Client) Stream(ctx context.Context, opts StreamOptions, fn func(*wire.E
 	}
 	return err
 }
+
+// streamEvent decodes a stream message into a wire.Event without its payload:
+// the stream's readers show events, not raw payloads, and decoding the
+// payload's base64 would be most of the work.
+type streamEvent struct {
+	wire.Event
+	Payload skipJSON `json:"payload"` // shadows Event.Payload
+}
+
+// skipJSON accepts any JSON value and keeps nothing.
+type skipJSON struct{}
+
+func (*skipJSON) UnmarshalJSON([]byte) error { return nil }
 
 // message is one dispatched Server-Sent Event.
 type message struct {
