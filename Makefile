@@ -15,10 +15,12 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/claude-hooks-exporter ./cmd/exporter
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/claude-hooks-hook ./cmd/hook
 
-## test: install what the tests need, then vet, race-test everything and fuzz the decoders for a bounded time
+## test: install what the tests need, then vet, test the plugin frontend and build the plugin,
+## race-test everything and fuzz the decoders for a bounded time
 test: test-deps
 	$(GO) vet ./...
-	JAEGER_BIN="$$(scripts/jaeger.sh)" PATH="$$PATH:/usr/bin" $(GO) test -race -count=1 -timeout 30m ./...
+	$(MAKE) plugin-test plugin
+	JAEGER_BIN="$$(scripts/jaeger.sh)" PATH="$$PATH:/usr/bin" $(GO) test -race -count=1 -timeout 40m ./...
 	$(MAKE) fuzz
 
 ## test-deps: Prometheus (promtool) from Debian and Jaeger v2 built from the module proxy into a cache

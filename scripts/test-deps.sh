@@ -12,4 +12,13 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends prometheus
 fi
+if ! command -v npm >/dev/null; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "test-deps: npm missing and not root: install Node.js 20 and npm" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends nodejs npm
+fi
 "$(dirname "$0")/jaeger.sh" >/dev/null
