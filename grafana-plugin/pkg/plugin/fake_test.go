@@ -31,7 +31,7 @@ type fakeExporter struct {
 	status   wire.Status
 	events   []wire.Event // ascending by seq
 	sessions []wire.Session
-	detail   wire.SessionDetail
+	details  map[string]wire.SessionDetail
 	// pageMax caps one page, as the daemon does, so that clients must page.
 	pageMax int
 	// stream serves /api/v1/stream when set.
@@ -63,7 +63,12 @@ func newFakeExporter(tb testing.TB) *fakeExporter {
 	}
 	readJSON(tb, "events.json", &fe.events)
 	readJSON(tb, "sessions.json", &fe.sessions)
-	readJSON(tb, "session.json", &fe.detail)
+	fe.details = map[string]wire.SessionDetail{}
+	for _, name := range []string{"session.json", "session-open.json"} {
+		var d wire.SessionDetail
+		readJSON(tb, name, &d)
+		fe.details[d.Session.SessionID] = d
+	}
 	fe.srv = httptest.NewServer(fe)
 	tb.Cleanup(fe.srv.Close)
 	return fe
@@ -127,11 +132,12 @@ func (fe *fakeExporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		items, next := page(match, q, fe.pageMax)
 		writeJSON(w, http.StatusOK, wire.SessionsPage{Sessions: items, NextCursor: next})
 	case strings.HasPrefix(r.URL.Path, "/api/v1/sessions/"):
-		if strings.TrimPrefix(r.URL.Path, "/api/v1/sessions/") != fe.detail.Session.SessionID {
+		d, ok := fe.details[strings.TrimPrefix(r.URL.Path, "/api/v1/sessions/")]
+		if !ok {
 			writeJSON(w, http.StatusNotFound, wire.Error{Error: "session not found"})
 			return
 		}
-		writeJSON(w, http.StatusOK, fe.detail)
+		writeJSON(w, http.StatusOK, d)
 	case r.URL.Path == "/api/v1/stream" && fe.stream != nil:
 		fe.stream(w, r)
 	default:

@@ -166,7 +166,8 @@ func traceFrame(sd *wire.SessionDetail) *data.Frame {
 	}
 	serviceTags := tagsJSON(service)
 
-	n := len(sd.Spans)
+	spans := withOpenRoot(sd)
+	n := len(spans)
 	var (
 		traceIDs   = make([]string, n)
 		spanIDs    = make([]string, n)
@@ -181,8 +182,8 @@ func traceFrame(sd *wire.SessionDetail) *data.Frame {
 		codes      = make([]int64, n)
 		statusMsgs = make([]string, n)
 	)
-	for i := range sd.Spans {
-		sp := &sd.Spans[i]
+	for i := range spans {
+		sp := &spans[i]
 		traceIDs[i], spanIDs[i], ops[i], services[i], svcTags[i] = s.TraceID, sp.SpanID, sp.Name, TraceServiceName, serviceTags
 		if sp.ParentID != "" {
 			p := sp.ParentID
@@ -225,6 +226,45 @@ func traceFrame(sd *wire.SessionDetail) *data.Frame {
 	)
 	f.Meta = &data.FrameMeta{PreferredVisualization: data.VisTypeTrace}
 	return f
+}
+
+// rootSpanName is the name the exporter gives a session's root span.
+const rootSpanName = "invoke_agent claude-code"
+
+// withOpenRoot returns the session's spans, with a stand-in root first when
+// the session is still open: the exporter has no root span for it yet, but
+// its children already name the root's id, and the trace view draws a tree
+// only from a root.
+func withOpenRoot(sd *wire.SessionDetail) []wire.Span {
+	ids := make(map[string]bool, len(sd.Spans))
+	for _, sp := range sd.Spans {
+		ids[sp.SpanID] = true
+	}
+	missing := ""
+	for _, sp := range sd.Spans {
+		switch {
+		case sp.ParentID == "":
+			return sd.Spans // the root is there
+		case ids[sp.ParentID]:
+		case missing == "":
+			missing = sp.ParentID
+		case missing != sp.ParentID:
+			return sd.Spans // orphans of several parents: not a missing root
+		}
+	}
+	if missing == "" {
+		return sd.Spans
+	}
+	end := sd.Session.LastActivity
+	if sd.Session.End != nil {
+		end = *sd.Session.End
+	}
+	root := wire.Span{
+		SpanID: missing, Key: "session", Kind: "session", Name: rootSpanName,
+		Start: sd.Session.Start, End: end,
+		Attrs: map[string]any{"session.id": sd.Session.SessionID, "claude_code.session.open": true},
+	}
+	return append([]wire.Span{root}, sd.Spans...)
 }
 
 // buckets count events per interval and event name for event-rate.

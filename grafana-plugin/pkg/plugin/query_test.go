@@ -46,6 +46,7 @@ func TestQueryData(t *testing.T) {
 			wantRoute: "/api/v1/sessions", wantParams: map[string]string{"active": "true"}},
 		{name: "session-trace", queryType: "session-trace", query: map[string]any{"session": "5f0c2a9e-3b7d-4c41-9e62-8d1f0b7a4c13"},
 			wantRoute: "/api/v1/sessions/5f0c2a9e-3b7d-4c41-9e62-8d1f0b7a4c13", wantParams: map[string]string{}},
+		{name: "session-trace-open", queryType: "session-trace", query: map[string]any{"session": "9a7d3c21-04be-4f6a-b2d8-61e5c0f4a9b7"}},
 		{name: "session-trace-unknown", queryType: "session-trace", query: map[string]any{"session": "nope"}, wantStatus: backend.StatusNotFound,
 			wantErr: "session nope: the exporter does not know it (GET /api/v1/sessions/nope: 404 Not Found: session not found)"},
 		{name: "session-trace-no-session", queryType: "session-trace", query: map[string]any{}, wantStatus: backend.StatusBadRequest,
