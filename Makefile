@@ -55,5 +55,7 @@ grafana-plugin/node_modules/.package-lock.json: grafana-plugin/package-lock.json
 	cd grafana-plugin && npm ci --no-audit --no-fund
 
 ## plugin-test: the plugin frontend from a clean install: type-check, lint, unit tests, production build
+## (node_modules is removed first: npm ci's own removal fails with ENOTEMPTY on some file systems)
 plugin-test:
+	rm -rf grafana-plugin/node_modules
 	cd grafana-plugin && npm ci --no-audit --no-fund && npm run typecheck && npm run lint && npm run test:ci && npm run build
