@@ -17,12 +17,14 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
 
 	"github.com/claudehooks/claude-hooks-exporter/grafana-plugin/pkg/plugin"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
+
+// eventFields are the fields of the plugin's event frames, in order.
+var eventFields = []string{"time", "session", "event", "tool", "agent", "summary", "duration", "outcome", "seq"}
 
 // benchSession is the session of the benchmark's events.
 const benchSession = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
@@ -197,19 +199,20 @@ func latencyRun(b *testing.B, url string, pid, n, rate int, frames, sse <-chan s
 	tick.Stop()
 	wg.Wait()
 
+	var fr frameReader // the stream's frames: the schema came with the first one, before this run
+	fr.names = eventFields
 	frameAt := make([]time.Time, n)
 	sseAt := make([]time.Time, n)
 	deadline := time.After(2 * time.Minute)
 	for got, gotSSE := 0, 0; got < n || gotSSE < n; {
 		select {
 		case s := <-frames:
-			var f data.Frame
-			if err := json.Unmarshal(s.data, &f); err != nil {
+			cols, err := fr.columns(s.data)
+			if err != nil {
 				b.Fatal(err)
 			}
-			fld, _ := f.FieldByName("summary")
-			for i := range f.Rows() {
-				frameAt[index(b, fld.At(i).(string), n, frameAt)] = s.at
+			for _, v := range cols["summary"] {
+				frameAt[index(b, str(v), n, frameAt)] = s.at
 				got++
 			}
 		case s := <-sse:

@@ -288,6 +288,7 @@ func TestPluginAgainstExporter(t *testing.T) {
 	rows := make(chan row, 1000)
 	recvErr := make(chan error, 1)
 	go func() {
+		var fr frameReader
 		for {
 			pkt, err := rs.Recv()
 			if err != nil {
@@ -295,22 +296,19 @@ func TestPluginAgainstExporter(t *testing.T) {
 				close(rows)
 				return
 			}
-			var f data.Frame
-			if err := json.Unmarshal(pkt.Data, &f); err != nil {
+			cols, err := fr.columns(pkt.Data)
+			if err != nil {
 				recvErr <- err
 				close(rows)
 				return
 			}
-			seqF, _ := f.FieldByName("seq")
-			sumF, _ := f.FieldByName("summary")
-			sessF, _ := f.FieldByName("session")
-			for i := range f.Rows() {
-				if s := sessF.At(i).(string); s != liveSession {
+			for i := range cols["seq"] {
+				if s := str(cols["session"][i]); s != liveSession {
 					recvErr <- fmt.Errorf("streamed an event of session %q", s)
 					close(rows)
 					return
 				}
-				rows <- row{seqF.At(i).(int64), sumF.At(i).(string)}
+				rows <- row{num(cols["seq"][i]), str(cols["summary"][i])}
 			}
 		}
 	}()

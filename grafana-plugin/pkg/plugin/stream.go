@@ -80,6 +80,10 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 
 	var sendErr error
 	batch := make([]wire.Event, 0, maxBatch)
+	// The schema goes with the first frame only: subscribers have it from
+	// SubscribeStream's initial data, and encoding it (field configs with
+	// links) was most of the work of a one-event frame.
+	include := data.IncludeAll
 	for ev := range events {
 		if sendErr != nil {
 			continue // drain until the follower sees the cancellation
@@ -97,10 +101,11 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 				break drain
 			}
 		}
-		if err := sender.SendFrame(d.eventsFrame(batch), data.IncludeAll); err != nil {
+		if err := sender.SendFrame(d.eventsFrame(batch), include); err != nil {
 			sendErr = fmt.Errorf("send stream frame: %w", err)
 			cancel()
 		}
+		include = data.IncludeDataOnly
 	}
 	err = g.Wait()
 	d.log.Debug("stream ended", "path", req.Path, "send_err", sendErr)

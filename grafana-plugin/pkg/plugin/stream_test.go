@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"go.uber.org/goleak"
 
 	"github.com/claudehooks/claude-hooks-exporter/grafana-plugin/pkg/plugin"
@@ -40,22 +40,72 @@ func (s *sink) Send(p *backend.StreamPacket) error {
 	return nil
 }
 
-// seqs reads the seq column of a frame sent as JSON.
-func seqs(tb testing.TB, b []byte) []int64 {
+// frameReader reads the frames of one stream as Grafana's frontend does: the
+// schema comes with the first frame, later frames may carry data only.
+type frameReader struct {
+	names    []string
+	schemas  int // frames that carried a schema
+	dataOnly int // frames that did not
+}
+
+// column returns the values of one field of a frame sent as JSON.
+func (r *frameReader) column(tb testing.TB, b []byte, name string) []json.RawMessage {
 	tb.Helper()
-	var f data.Frame
-	if err := json.Unmarshal(b, &f); err != nil {
+	var msg struct {
+		Schema *struct {
+			Fields []struct {
+				Name string `json:"name"`
+			} `json:"fields"`
+		} `json:"schema"`
+		Data struct {
+			Values [][]json.RawMessage `json:"values"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(b, &msg); err != nil {
 		tb.Fatalf("decode frame: %v\n%s", err, b)
 	}
-	fld, _ := f.FieldByName("seq")
-	if fld == nil {
-		tb.Fatalf("frame has no seq field: %s", b)
+	if msg.Schema != nil {
+		r.schemas++
+		r.names = r.names[:0]
+		for _, f := range msg.Schema.Fields {
+			r.names = append(r.names, f.Name)
+		}
+	} else {
+		r.dataOnly++
 	}
-	out := make([]int64, fld.Len())
-	for i := range out {
-		out[i] = fld.At(i).(int64)
+	if len(r.names) == 0 {
+		tb.Fatalf("data before any schema: %s", b)
+	}
+	for i, n := range r.names {
+		if n == name {
+			if i >= len(msg.Data.Values) {
+				return nil // no rows
+			}
+			return msg.Data.Values[i]
+		}
+	}
+	tb.Fatalf("no field %q in %v", name, r.names)
+	return nil
+}
+
+// seqs reads the seq column of a frame.
+func (r *frameReader) seqs(tb testing.TB, b []byte) []int64 {
+	tb.Helper()
+	var out []int64
+	for _, v := range r.column(tb, b, "seq") {
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil {
+			tb.Fatalf("seq %s: %v", v, err)
+		}
+		out = append(out, n)
 	}
 	return out
+}
+
+// seqs reads the seq column of a frame that carries its schema.
+func seqs(tb testing.TB, b []byte) []int64 {
+	tb.Helper()
+	return new(frameReader).seqs(tb, b)
 }
 
 func writeEvent(w http.ResponseWriter, ev wire.Event) {
@@ -106,15 +156,22 @@ func runStream(t *testing.T, d *plugin.Datasource, path string, s *sink) func() 
 	return stop
 }
 
-// collect reads frames until their seqs reach last.
+// collect reads frames until their seqs reach last. Only the first frame
+// carries the schema.
 func collect(t *testing.T, s *sink, last int64) (frames [][]byte, got []int64) {
 	t.Helper()
+	var r frameReader
+	defer func() {
+		if r.schemas != 1 {
+			t.Errorf("%d of %d frames carried the schema, want the first only", r.schemas, r.schemas+r.dataOnly)
+		}
+	}()
 	timeout := time.After(10 * time.Second)
 	for len(got) == 0 || got[len(got)-1] < last {
 		select {
 		case b := <-s.frames:
 			frames = append(frames, b)
-			got = append(got, seqs(t, b)...)
+			got = append(got, r.seqs(t, b)...)
 		case <-timeout:
 			t.Fatalf("timed out waiting for seq %d; got %v", last, got)
 		}
