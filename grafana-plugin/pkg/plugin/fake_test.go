@@ -74,6 +74,14 @@ func newFakeExporter(tb testing.TB) *fakeExporter {
 	return fe
 }
 
+// setLastSeq sets the status's last_seq, as the exporter's live broker
+// advances it before it streams an event.
+func (fe *fakeExporter) setLastSeq(seq int64) {
+	fe.mu.Lock()
+	defer fe.mu.Unlock()
+	fe.status.LastSeq = seq
+}
+
 func (fe *fakeExporter) requests(route string) []*http.Request {
 	fe.mu.Lock()
 	defer fe.mu.Unlock()
@@ -103,7 +111,10 @@ func (fe *fakeExporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	switch {
 	case r.URL.Path == "/api/v1/status":
-		writeJSON(w, http.StatusOK, fe.status)
+		fe.mu.Lock()
+		st := fe.status
+		fe.mu.Unlock()
+		writeJSON(w, http.StatusOK, st)
 	case r.URL.Path == "/api/v1/events":
 		f, err := wire.ParseFilter(q)
 		if err != nil {

@@ -122,17 +122,26 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 // follow reads the exporter's stream for f into out until ctx ends. It
 // starts after seq `after` when known (hinted), else at the exporter's
 // current last sequence number, and on every reconnection resumes after the
-// last event it passed on, skipping any it already passed on.
+// last event it passed on, skipping any it already passed on. Before each
+// connection it reads the exporter's last sequence number: one below the
+// resume point means the exporter's numbering started over (its store was
+// removed), and the stream then resumes from there instead of waiting for
+// numbers it will not see again.
 func (d *Datasource) follow(ctx context.Context, path string, f wire.Filter, after int64, known bool, out chan<- *wire.Event) error {
 	attempt := 0
 	for {
-		if !known {
-			st, err := d.client.Status(ctx)
-			if err == nil {
-				after, known = st.LastSeq, true
-			} else if ctx.Err() == nil {
+		st, err := d.client.Status(ctx)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
 				d.log.Debug("stream: read exporter status", "path", path, "err", err)
 			}
+		case !known:
+			after, known = st.LastSeq, true
+		case st.LastSeq < after:
+			d.log.Warn("stream: the exporter's sequence numbers started over; resuming at its last event",
+				"path", path, "after", after, "last_seq", st.LastSeq)
+			after = st.LastSeq
 		}
 		if known {
 			err := d.client.Stream(ctx, exporterapi.StreamOptions{

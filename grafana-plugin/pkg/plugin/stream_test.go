@@ -194,6 +194,7 @@ func TestRunStreamResumes(t *testing.T) {
 	fe.stream = func(w http.ResponseWriter, r *http.Request) {
 		lastIDs <- r.Header.Get("Last-Event-ID")
 		params <- r.URL.RawQuery
+		fe.setLastSeq(7) // the exporter has published the events it sends below
 		openStream(w)
 		switch conns.Add(1) {
 		case 1: // a heartbeat, two events, then the exporter goes away
@@ -241,6 +242,7 @@ func TestSubscribeThenRun(t *testing.T) {
 	lastIDs := make(chan string, 10)
 	fe.stream = func(w http.ResponseWriter, r *http.Request) {
 		lastIDs <- r.Header.Get("Last-Event-ID")
+		fe.setLastSeq(13)
 		openStream(w)
 		writeEvent(w, wire.Event{Seq: 13, ID: "x", Time: time.Date(2026, 5, 1, 10, 3, 0, 0, time.UTC), SessionID: "s", Event: "PreToolUse", Tool: "Bash"})
 		<-r.Context().Done()
@@ -273,8 +275,53 @@ func TestSubscribeThenRun(t *testing.T) {
 	if id := <-lastIDs; id != "11" {
 		t.Errorf("first Last-Event-ID %q, want 11 (the newest event of the initial data)", id)
 	}
-	if n := len(fe.requests("/api/v1/status")); n != 0 {
-		t.Errorf("%d status requests: the hint should have given the resume point", n)
+}
+
+// When the exporter's numbering starts over (its store was removed), the
+// stream resumes from the exporter's new last event instead of skipping
+// every event numbered below the old resume point.
+func TestRunStreamRenumbered(t *testing.T) {
+	fe := newFakeExporter(t)
+	fe.status.LastSeq = 99
+	var conns atomic.Int32
+	lastIDs := make(chan string, 10)
+	ev := func(seq int64) wire.Event {
+		return wire.Event{Seq: seq, ID: strconv.FormatInt(seq, 10), Time: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC), SessionID: "s", Event: "Stop"}
+	}
+	fe.stream = func(w http.ResponseWriter, r *http.Request) {
+		lastIDs <- r.Header.Get("Last-Event-ID")
+		openStream(w)
+		if conns.Add(1) == 1 {
+			fe.setLastSeq(101)
+			writeEvent(w, ev(100))
+			writeEvent(w, ev(101))
+			fe.setLastSeq(5) // the exporter restarts with a new store
+			return
+		}
+		writeEvent(w, ev(6))
+		writeEvent(w, ev(7))
+		<-r.Context().Done()
+	}
+	d := newStreamDatasource(t, fe.srv.URL, 0)
+	s := &sink{frames: make(chan []byte, 10)}
+	stop := runStream(t, d, "events", s)
+	var r frameReader
+	var got []int64
+	timeout := time.After(10 * time.Second)
+	for len(got) < 4 {
+		select {
+		case b := <-s.frames:
+			got = append(got, r.seqs(t, b)...)
+		case <-timeout:
+			t.Fatalf("timed out; got %v", got)
+		}
+	}
+	stop()
+	if diff := cmp.Diff([]int64{100, 101, 6, 7}, got); diff != "" {
+		t.Errorf("streamed seqs (-want +got):\n%s", diff)
+	}
+	if first, second := <-lastIDs, <-lastIDs; first != "99" || second != "5" {
+		t.Errorf("Last-Event-IDs %q, %q; want 99, then 5 (the new numbering)", first, second)
 	}
 }
 
@@ -331,6 +378,7 @@ func TestRunStreamIdleReconnects(t *testing.T) {
 	fe.stream = func(w http.ResponseWriter, r *http.Request) {
 		openStream(w)
 		if conns.Add(1) >= 2 {
+			fe.setLastSeq(12)
 			writeEvent(w, fe.events[len(fe.events)-1])
 		}
 		<-r.Context().Done()
