@@ -23,11 +23,12 @@ const (
 type writeStmts struct {
 	lookupSeqs                              *sql.Stmt
 	loadSession, upsertSession, insertSpan  *sql.Stmt
+	loadUsage, rootStored                   *sql.Stmt
 	insertEvents, insertPayloads, insertFTS *bulk
 }
 
 func (ws *writeStmts) close() {
-	for _, st := range []*sql.Stmt{ws.lookupSeqs, ws.loadSession, ws.upsertSession, ws.insertSpan} {
+	for _, st := range []*sql.Stmt{ws.lookupSeqs, ws.loadSession, ws.upsertSession, ws.insertSpan, ws.loadUsage, ws.rootStored} {
 		if st != nil {
 			_ = st.Close()
 		}
@@ -88,7 +89,8 @@ func (b *bulk) exec(ctx context.Context, args []any) error {
 }
 
 const sessionCols = `session_id, start_time, end_time, last_activity, status, end_reason, source, model, cwd,
-	turns, tool_calls, failures, subagents, events`
+	turns, tool_calls, failures, subagents, events,
+	input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, cost_usd, models`
 
 // eventWidth is the number of columns insertEvents sets.
 const eventWidth = 18
@@ -100,14 +102,19 @@ func (s *Store) prepare(ctx context.Context) error {
 	}{
 		{&s.stmts.lookupSeqs, `SELECT id, seq FROM events WHERE id IN (SELECT value FROM json_each(?))`},
 		{&s.stmts.loadSession, `SELECT ` + sessionCols + ` FROM sessions WHERE session_id = ?`},
-		{&s.stmts.upsertSession, `INSERT INTO sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		{&s.stmts.upsertSession, `INSERT INTO sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (session_id) DO UPDATE SET
 			start_time = excluded.start_time, end_time = excluded.end_time, last_activity = excluded.last_activity,
 			status = excluded.status, end_reason = excluded.end_reason, source = excluded.source, model = excluded.model,
 			cwd = excluded.cwd, turns = excluded.turns, tool_calls = excluded.tool_calls, failures = excluded.failures,
-			subagents = excluded.subagents, events = excluded.events`},
+			subagents = excluded.subagents, events = excluded.events,
+			input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
+			cache_read_tokens = excluded.cache_read_tokens, cache_creation_tokens = excluded.cache_creation_tokens,
+			cost_usd = excluded.cost_usd, models = excluded.models`},
 		{&s.stmts.insertSpan, `INSERT INTO spans (session_id, span_key, parent_key, kind, name, start_time, end_time, outcome, error_type, attrs)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, span_key) DO NOTHING`},
+		{&s.stmts.loadUsage, usageSQL},
+		{&s.stmts.rootStored, `SELECT 1 FROM spans WHERE session_id = ? AND span_key = ? AND kind = 'session' AND parent_key = ''`},
 	} {
 		st, err := s.w.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -281,9 +288,21 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []sessi
 		if err != nil {
 			return nil, 0, 0, fmt.Errorf("span %s/%s: %w", sp.SessionID, sp.Key, err)
 		}
-		if _, err := s.stmts.insertSpan.ExecContext(ctx, sp.SessionID, sp.Key, sp.ParentKey, string(sp.Kind), sp.Name,
-			sp.Start.UnixNano(), sp.End.UnixNano(), null(sp.Outcome), null(sp.ErrorType), attrs); err != nil {
+		res, err := s.stmts.insertSpan.ExecContext(ctx, sp.SessionID, sp.Key, sp.ParentKey, string(sp.Kind), sp.Name,
+			sp.Start.UnixNano(), sp.End.UnixNano(), null(sp.Outcome), null(sp.ErrorType), attrs)
+		if err != nil {
 			return nil, 0, 0, fmt.Errorf("insert span %s/%s: %w", sp.SessionID, sp.Key, err)
+		}
+		if sp.Kind == session.KindTurn || (sp.Kind == session.KindSession && sp.ParentKey == "") {
+			// A new turn or root changes the session's usage; a replayed one
+			// (not inserted again) does not.
+			if n, err := res.RowsAffected(); err != nil {
+				return nil, 0, 0, fmt.Errorf("insert span %s/%s: %w", sp.SessionID, sp.Key, err)
+			} else if n > 0 {
+				if err := agg.usage(ctx, sp); err != nil {
+					return nil, 0, 0, err
+				}
+			}
 		}
 		if sp.Kind == session.KindSession {
 			if err := agg.root(ctx, sp); err != nil {
@@ -353,7 +372,11 @@ type sessionRow struct {
 	status, endReason, source, model, cwd string
 	turns, toolCalls, failures, subagents int64
 	events                                int64
+	usage                                 sessionUsage
 	dirty                                 bool
+	// rereadUsage: a root span of the session was stored in this batch;
+	// its usage is read again from the spans before the row is written.
+	rereadUsage bool
 }
 
 // sessionAgg folds a batch's new events and session spans into session rows,
@@ -371,9 +394,10 @@ func (a *sessionAgg) get(ctx context.Context, id string, create bool) (*sessionR
 		return r, nil
 	}
 	r := &sessionRow{id: id}
-	var endReason, source, model, cwd sql.NullString
+	var endReason, source, model, cwd, models sql.NullString
 	err := a.s.stmts.loadSession.QueryRowContext(ctx, id).Scan(&r.id, &r.start, &r.end, &r.last, &r.status,
-		&endReason, &source, &model, &cwd, &r.turns, &r.toolCalls, &r.failures, &r.subagents, &r.events)
+		&endReason, &source, &model, &cwd, &r.turns, &r.toolCalls, &r.failures, &r.subagents, &r.events,
+		&r.usage.input, &r.usage.output, &r.usage.cacheRead, &r.usage.cacheCreation, &r.usage.costUSD, &models)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		if !create {
@@ -384,6 +408,7 @@ func (a *sessionAgg) get(ctx context.Context, id string, create bool) (*sessionR
 		return nil, fmt.Errorf("load session %s: %w", id, err)
 	}
 	r.endReason, r.source, r.model, r.cwd = endReason.String, source.String, model.String, cwd.String
+	r.usage.models = models.String
 	a.rows[id] = r
 	a.order = append(a.order, r)
 	return r, nil
@@ -473,14 +498,60 @@ func (a *sessionAgg) root(ctx context.Context, sp *session.Span) error {
 	return nil
 }
 
+// usage applies a newly stored turn or root span to its session's usage (see
+// readUsage for the rule). A turn adds its figures unless its root is stored
+// (the root counts them); a root makes the row read its usage again from the
+// spans at flush, which also covers the turns stored after it in the batch.
+// Spans of a session the store has no row for (its events were older than
+// MaxAge) change nothing.
+func (a *sessionAgg) usage(ctx context.Context, sp *session.Span) error {
+	r, err := a.get(ctx, sp.SessionID, false)
+	if err != nil || r == nil {
+		return err
+	}
+	if sp.Kind == session.KindSession {
+		r.rereadUsage = true
+		return nil
+	}
+	if r.rereadUsage {
+		return nil
+	}
+	var one int
+	switch err := a.s.stmts.rootStored.QueryRowContext(ctx, sp.SessionID, sp.ParentKey).Scan(&one); {
+	case err == nil:
+		return nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("usage of session %s: %w", sp.SessionID, err)
+	}
+	in, out, cr, cc, cost, models := spanUsage(sp.Attrs)
+	r.usage.add(in, out, cr, cc, cost, models)
+	r.dirty = true
+	return nil
+}
+
 func (a *sessionAgg) flush(ctx context.Context) error {
 	for _, r := range a.order {
+		if r.rereadUsage {
+			rows, err := a.s.stmts.loadUsage.QueryContext(ctx, r.id)
+			if err != nil {
+				return fmt.Errorf("read usage of session %s: %w", r.id, err)
+			}
+			u, err := readUsage(rows)
+			if err != nil {
+				return fmt.Errorf("read usage of session %s: %w", r.id, err)
+			}
+			if u != r.usage {
+				r.usage, r.dirty = u, true
+			}
+		}
 		if !r.dirty {
 			continue
 		}
+		u := &r.usage
 		if _, err := a.s.stmts.upsertSession.ExecContext(ctx, r.id, r.start, r.end, r.last, r.status,
 			null(r.endReason), null(r.source), null(r.model), null(r.cwd),
-			r.turns, r.toolCalls, r.failures, r.subagents, r.events); err != nil {
+			r.turns, r.toolCalls, r.failures, r.subagents, r.events,
+			u.input, u.output, u.cacheRead, u.cacheCreation, u.costUSD, null(u.models)); err != nil {
 			return fmt.Errorf("store session %s: %w", r.id, err)
 		}
 	}

@@ -480,11 +480,14 @@ func scanSession(sc scanner) (wire.Session, error) {
 		start, last                   int64
 		end                           sql.NullInt64
 		endReason, source, model, cwd sql.NullString
+		models                        sql.NullString
 	)
 	if err := sc.Scan(&ss.SessionID, &start, &end, &last, &ss.Status, &endReason, &source, &model, &cwd,
-		&ss.Turns, &ss.ToolCalls, &ss.Failures, &ss.Subagents, &ss.Events); err != nil {
+		&ss.Turns, &ss.ToolCalls, &ss.Failures, &ss.Subagents, &ss.Events,
+		&ss.InputTokens, &ss.OutputTokens, &ss.CacheReadTokens, &ss.CacheCreationTokens, &ss.CostUSD, &models); err != nil {
 		return ss, err
 	}
+	ss.Models = splitModels(models.String)
 	ss.Start = time.Unix(0, start).UTC()
 	ss.LastActivity = time.Unix(0, last).UTC()
 	if end.Valid {

@@ -103,6 +103,24 @@ INSERT INTO events_fts(rowid, tool, summary, error)
 	SELECT seq, tool, summary, error FROM events
 	WHERE tool IS NOT NULL OR summary IS NOT NULL OR error IS NOT NULL;
 `,
+	// 3: token usage and cost per session (backfilled from the stored spans by
+	// backfills[3]), and an index over the spans that carry them.
+	`
+ALTER TABLE sessions ADD COLUMN input_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN output_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN cache_creation_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN models TEXT; -- sorted, comma-separated
+CREATE INDEX spans_usage ON spans(session_id) WHERE kind IN ('session', 'turn');
+`,
+}
+
+// backfills run after the statements of a migration, in its transaction,
+// for derived data SQL alone does not compute well: backfills[v] completes
+// version v.
+var backfills = map[int]func(ctx context.Context, conn *sql.Conn) error{
+	3: backfillUsage,
 }
 
 // SchemaVersion is the schema version this build creates and reads.
@@ -148,6 +166,11 @@ func applyMigration(ctx context.Context, conn *sql.Conn, version int, stmts stri
 	}()
 	if _, err := conn.ExecContext(ctx, stmts); err != nil {
 		return fmt.Errorf("migrate to version %d: %w", version, err)
+	}
+	if fill := backfills[version]; fill != nil {
+		if err := fill(ctx, conn); err != nil {
+			return fmt.Errorf("migrate to version %d: %w", version, err)
+		}
 	}
 	if _, err := conn.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)`, version, now.UnixNano()); err != nil {
 		return fmt.Errorf("migrate to version %d: record: %w", version, err)

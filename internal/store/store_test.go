@@ -664,7 +664,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		versions = append(versions, v)
 	}
 	rows.Close()
-	if want := []int{1, 2}; !slices.Equal(versions, want) || SchemaVersion != 2 {
+	if want := []int{1, 2, 3}; !slices.Equal(versions, want) || SchemaVersion != 3 {
 		t.Errorf("migrations %v (schema %d), want %v", versions, SchemaVersion, want)
 	}
 	page, err := s.Events(ctx, wire.Filter{Text: "古いビルド"}, 10, "", false)

@@ -34,7 +34,7 @@ type Event struct {
 	// cap (Truncated is set), or when masking secrets broke its JSON structure,
 	// Payload is a JSON string holding the text instead.
 	Payload   json.RawMessage `json:"payload,omitempty"`
-	Truncated bool   `json:"truncated,omitempty"`
+	Truncated bool            `json:"truncated,omitempty"`
 }
 
 // Session is one session's summary.
@@ -54,6 +54,22 @@ type Session struct {
 	Failures  int64  `json:"failures"`
 	Subagents int64  `json:"subagents"`
 	Events    int64  `json:"events"`
+	// Token usage and cost from the session's transcripts. Once the session
+	// ended or expired they are the figures of its root span (everything the
+	// session used); while it is open, the sum of its closed turns (the usage
+	// of the turn in progress is not included yet). The four token types are
+	// disjoint, as the type label of claude_hooks_tokens_total:
+	// InputTokens are the uncached input tokens only, so the four add up to
+	// everything the models processed. Subagents' usage is included.
+	InputTokens         int64 `json:"input_tokens"`
+	OutputTokens        int64 `json:"output_tokens"`
+	CacheReadTokens     int64 `json:"cache_read_tokens"`
+	CacheCreationTokens int64 `json:"cache_creation_tokens"`
+	// CostUSD is the cost of those tokens in US dollars at the exporter's
+	// price table (0 for models the table does not know), rounded to 1e-6.
+	CostUSD float64 `json:"cost_usd"`
+	// Models are the models that produced those tokens, sorted.
+	Models []string `json:"models,omitempty"`
 	// TraceID is the OpenTelemetry trace id of the session (hex), derived from its id.
 	TraceID string `json:"trace_id"`
 }

@@ -14,7 +14,9 @@ import (
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/hookevent"
 	"github.com/claudehooks/claude-hooks-exporter/internal/pipeline"
+	"github.com/claudehooks/claude-hooks-exporter/internal/pricing"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
+	"github.com/claudehooks/claude-hooks-exporter/internal/transcript"
 )
 
 //go:embed testdata/*.jsonl
@@ -26,7 +28,9 @@ var Base = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 // Scripts are the scripted sessions, one session each: "current" (every event
 // of the current hook set, ended), "expiry" (a session left idle until the
 // tracker expires it, with a secret in a command) and "cjk" (Japanese and
-// Chinese text, a subagent, failures; still active).
+// Chinese text, a subagent, failures; still active). Each also carries token
+// usage as the transcript follower reports it: in a turn, in a subagent, and
+// (current, cjk) after the turn closed.
 var Scripts = []string{"current", "expiry", "cjk"}
 
 // Session ids of the scripts.
@@ -47,11 +51,34 @@ type line struct {
 	at     time.Time
 	ev     *hookevent.Event
 	expire bool
+	usage  *transcript.Usage
 	order  int
 }
 
+// usageLine is the "usage" member of a script line.
+type usageLine struct {
+	SessionID     string `json:"session_id"`
+	AgentID       string `json:"agent_id"`
+	PromptID      string `json:"prompt_id"`
+	Model         string `json:"model"`
+	MessageID     string `json:"message_id"`
+	Input         int64  `json:"input"`
+	Output        int64  `json:"output"`
+	CacheRead     int64  `json:"cache_read"`
+	CacheCreation int64  `json:"cache_creation"`
+}
+
+// pricesYAML is the price table of Run (when opts has none): fixed here, so
+// that the goldens do not follow changes of the shipped table.
+const pricesYAML = `models:
+  claude-opus-4:   {input: 5, output: 25, cache_read: 0.50, cache_write: 6.25, cache_write_1h: 10}
+  claude-sonnet-4: {input: 3, output: 15, cache_read: 0.30, cache_write: 3.75, cache_write_1h: 6}
+  claude-haiku-4:  {input: 1, output: 5,  cache_read: 0.10, cache_write: 1.25, cache_write_1h: 2}
+`
+
 // Events decodes a script's events without applying them. Lines are {"t":
-// seconds, "p": payload} or {"t": seconds, "expire": true}; a bare payload
+// seconds, "p": payload}, {"t": seconds, "expire": true} or {"t": seconds,
+// "usage": {...}} (a transcript usage change, see usageLine); a bare payload
 // line is received at its line number in seconds. Event ids are
 // "<script>-<line>"; payloads are compacted, as the spool holds them.
 func Events(tb testing.TB, name string) []hookevent.Event {
@@ -83,6 +110,7 @@ func load(tb testing.TB, name string, order int) []line {
 			T      float64         `json:"t"`
 			P      json.RawMessage `json:"p"`
 			Expire bool            `json:"expire"`
+			Usage  *usageLine      `json:"usage"`
 			Name   string          `json:"hook_event_name"`
 		}
 		if err := json.Unmarshal(raw, &l); err != nil {
@@ -93,7 +121,13 @@ func load(tb testing.TB, name string, order int) []line {
 			payload, l.T = raw, float64(n-1)
 		}
 		st := line{at: Base.Add(time.Duration(math.Round(l.T*1000)) * time.Millisecond), expire: l.Expire, order: order}
-		if !l.Expire {
+		if u := l.Usage; u != nil {
+			st.usage = &transcript.Usage{
+				SessionID: u.SessionID, AgentID: u.AgentID, PromptID: u.PromptID, Model: u.Model, MessageID: u.MessageID,
+				Input: u.Input, Output: u.Output, CacheRead: u.CacheRead, CacheCreation: u.CacheCreation,
+			}
+		}
+		if !l.Expire && l.Usage == nil {
 			var compact bytes.Buffer
 			if err := json.Compact(&compact, payload); err != nil {
 				tb.Fatalf("%s:%d: %v", name, n, err)
@@ -116,10 +150,19 @@ func load(tb testing.TB, name string, order int) []line {
 
 // Run merges the named scripts (all of Scripts when none) by receive time,
 // applies them in that order to a new tracker with opts and returns the steps.
+// Without opts.Prices, usage is priced at a fixed test table (the list prices
+// of the Claude 4 families).
 func Run(tb testing.TB, opts session.Options, names ...string) []Step {
 	tb.Helper()
 	if len(names) == 0 {
 		names = Scripts
+	}
+	if opts.Prices == nil {
+		p, err := pricing.Parse([]byte(pricesYAML))
+		if err != nil {
+			tb.Fatalf("test price table: %v", err)
+		}
+		opts.Prices = p
 	}
 	var lines []line
 	for i, name := range names {
@@ -129,6 +172,10 @@ func Run(tb testing.TB, opts session.Options, names ...string) []Step {
 	tr := session.New(opts)
 	steps := make([]Step, 0, len(lines))
 	for _, l := range lines {
+		if l.usage != nil {
+			tr.ApplyUsage(*l.usage) // emits no spans
+			continue
+		}
 		if l.expire {
 			steps = append(steps, Step{Spans: tr.Expire(l.at)})
 			continue
