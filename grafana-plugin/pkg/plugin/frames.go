@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -102,14 +103,24 @@ func (d *Datasource) sessionsFrame(sessions []wire.Session) *data.Frame {
 		failures = make([]int64, n)
 		subs     = make([]int64, n)
 		events   = make([]int64, n)
+		input    = make([]int64, n)
+		output   = make([]int64, n)
+		cacheR   = make([]int64, n)
+		cacheW   = make([]int64, n)
+		cost     = make([]float64, n)
+		models   = make([]string, n)
 		traceIDs = make([]string, n)
 	)
 	for i, s := range sessions {
 		ids[i], status[i], start[i], end[i], last[i] = s.SessionID, s.Status, s.Start, s.End, s.LastActivity
 		model[i], cwd[i] = s.Model, s.CWD
 		turns[i], tools[i], failures[i], subs[i], events[i] = s.Turns, s.ToolCalls, s.Failures, s.Subagents, s.Events
+		input[i], output[i], cacheR[i], cacheW[i] = s.InputTokens, s.OutputTokens, s.CacheReadTokens, s.CacheCreationTokens
+		cost[i], models[i] = s.CostUSD, strings.Join(s.Models, ", ")
 		traceIDs[i] = s.TraceID
 	}
+	costField := data.NewField("cost", nil, cost)
+	costField.Config = &data.FieldConfig{Unit: "currencyUSD"}
 	idField := data.NewField("session", nil, ids)
 	idField.Config = &data.FieldConfig{Links: []data.DataLink{d.traceLink()}}
 	f := data.NewFrame("sessions",
@@ -125,6 +136,12 @@ func (d *Datasource) sessionsFrame(sessions []wire.Session) *data.Frame {
 		data.NewField("failures", nil, failures),
 		data.NewField("subagents", nil, subs),
 		data.NewField("events", nil, events),
+		data.NewField("input_tokens", nil, input),
+		data.NewField("output_tokens", nil, output),
+		data.NewField("cache_read_tokens", nil, cacheR),
+		data.NewField("cache_creation_tokens", nil, cacheW),
+		costField,
+		data.NewField("models", nil, models),
 		data.NewField("trace_id", nil, traceIDs),
 	)
 	f.Meta = &data.FrameMeta{PreferredVisualization: data.VisTypeTable}
