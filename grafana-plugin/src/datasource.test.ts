@@ -90,12 +90,28 @@ describe('DataSource', () => {
         { refId: 'A', queryType: QueryType.Live, limit: 50 },
         { refId: 'B', queryType: QueryType.Live },
       ],
+      range: { from: dateTime(1000), to: dateTime(61000), raw: { from: 'now-1m', to: 'now-30s' } },
+      rangeRaw: { from: 'now-1m', to: 'now-30s' },
     } as DataQueryRequest<ClaudeQuery>;
     const frame = (refId: string) => createDataFrame({ refId, fields: [] });
     expect(ds.streamOptionsProvider(request, frame('A'))).toEqual({ maxLength: 50, action: StreamingFrameAction.Append });
     expect(ds.streamOptionsProvider(request, frame('B'))).toEqual({
       maxLength: DEFAULT_LIVE_ROWS,
       action: StreamingFrameAction.Append,
+    });
+  });
+
+  it('keeps only the rows inside a range that ends now', () => {
+    const ds = new DataSource(settings);
+    const request = {
+      targets: [{ refId: 'A', queryType: QueryType.Live }],
+      range: { from: dateTime(1000), to: dateTime(61000), raw: { from: 'now-1m', to: 'now' } },
+      rangeRaw: { from: 'now-1m', to: 'now' },
+    } as DataQueryRequest<ClaudeQuery>;
+    expect(ds.streamOptionsProvider(request, createDataFrame({ refId: 'A', fields: [] }))).toEqual({
+      maxLength: DEFAULT_LIVE_ROWS,
+      action: StreamingFrameAction.Append,
+      maxDelta: 60000,
     });
   });
 

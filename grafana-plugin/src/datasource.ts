@@ -7,6 +7,7 @@ import {
   MetricFindValue,
   ScopedVars,
   StreamingFrameAction,
+  StreamingFrameOptions,
 } from '@grafana/data';
 import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 import { lastValueFrom } from 'rxjs';
@@ -24,13 +25,18 @@ export const DEFAULT_LIVE_ROWS = 1000;
 export class DataSource extends DataSourceWithBackend<ClaudeQuery, ClaudeOptions> {
   constructor(instanceSettings: DataSourceInstanceSettings<ClaudeOptions>) {
     super(instanceSettings);
-    // A live panel keeps the newest rows of the stream, appended at the end.
+    // A live panel keeps the newest rows of the stream, appended at the end,
+    // and, on a dashboard whose range ends now, only those inside the range.
     this.streamOptionsProvider = (request, frame) => {
       const limit = request.targets.find((t) => t.refId === frame.refId)?.limit;
-      return {
+      const opts: Partial<StreamingFrameOptions> = {
         maxLength: limit && limit > 0 ? limit : DEFAULT_LIVE_ROWS,
         action: StreamingFrameAction.Append,
       };
+      if (request.rangeRaw?.to === 'now') {
+        opts.maxDelta = request.range.to.valueOf() - request.range.from.valueOf();
+      }
+      return opts;
     };
   }
 
