@@ -1,7 +1,9 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -172,8 +174,34 @@ func TestPrometheusScrapesDaemon(t *testing.T) {
 	p.waitValue(t, `sum(claude_hooks_events_total)`, 11)
 	p.waitValue(t, `sum(claude_hooks_turns_total)`, 1)
 
+	promtoolAcceptsMetrics(t, d)
+
 	hookEvents(t, d.spoolDir, ev("SessionEnd", `,"reason":"prompt_input_exit"`))
 	p.waitValue(t, `claude_hooks_sessions_active`, 0)
 	p.waitValue(t, `max_over_time(claude_hooks_sessions_active[1m])`, 1)
 	p.waitValue(t, `sum(claude_hooks_sessions_started_total{source="startup"})`, 1)
+}
+
+// promtoolAcceptsMetrics pipes the daemon's real /metrics output through
+// `promtool check metrics`, which lints names, suffixes, help and label use.
+func promtoolAcceptsMetrics(tb testing.TB, d *daemon) {
+	tb.Helper()
+	resp, err := http.Get("http://" + d.addr + "/metrics")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if !bytes.Contains(body, []byte("claude_hooks_tool_duration_seconds_bucket")) {
+		tb.Fatalf("/metrics lacks the tool histogram:\n%s", body)
+	}
+	cmd := exec.Command("promtool", "check", "metrics")
+	cmd.Stdin = bytes.NewReader(body)
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(bytes.TrimSpace(out)) > 0 {
+		tb.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
 }
