@@ -143,14 +143,21 @@ type exporter struct {
 	addr     string
 	token    string
 	spoolDir string
+	// transcriptDir is the directory the exporter may read transcripts from
+	// (--transcripts.allowed-dirs).
+	transcriptDir string
 }
 
 func startExporter(tb testing.TB) *exporter {
 	tb.Helper()
 	dir := tb.TempDir()
-	e := &exporter{addr: freeAddr(tb), token: "stacktest-token-0123456789abcdef", spoolDir: filepath.Join(dir, "spool")}
+	e := &exporter{addr: freeAddr(tb), token: "stacktest-token-0123456789abcdef", spoolDir: filepath.Join(dir, "spool"),
+		transcriptDir: filepath.Join(dir, "transcripts")}
 	tokenFile := filepath.Join(dir, "token")
 	if err := os.WriteFile(tokenFile, []byte(e.token), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Mkdir(e.transcriptDir, 0o700); err != nil {
 		tb.Fatal(err)
 	}
 	bin, _ := binaries(tb)
@@ -161,6 +168,7 @@ func startExporter(tb testing.TB) *exporter {
 		"--spool.dir="+e.spoolDir,
 		"--spool.poll-interval=200ms",
 		"--checkpoint.interval=200ms",
+		"--transcripts.allowed-dirs="+e.transcriptDir,
 	)
 	waitFor(tb, 20*time.Second, "exporter ready", func() (bool, error) {
 		return httpOK("http://"+e.addr+"/healthz", ""), e.exited()
@@ -171,7 +179,13 @@ func startExporter(tb testing.TB) *exporter {
 // metrics returns the exporter's /metrics text.
 func (e *exporter) metrics(tb testing.TB) string {
 	tb.Helper()
-	req, err := http.NewRequest(http.MethodGet, "http://"+e.addr+"/metrics", nil)
+	return string(e.get(tb, "/metrics"))
+}
+
+// get returns the body of the exporter's answer to GET path, which must be 200.
+func (e *exporter) get(tb testing.TB, path string) []byte {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+e.addr+path, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -183,9 +197,9 @@ func (e *exporter) metrics(tb testing.TB) string {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode != http.StatusOK {
-		tb.Fatalf("/metrics: %s %v: %s", resp.Status, err, b)
+		tb.Fatalf("%s: %s %v: %s", path, resp.Status, err, b)
 	}
-	return string(b)
+	return b
 }
 
 // hook sends each payload through the real hook command into the exporter's spool.

@@ -1,6 +1,7 @@
 package stacktest
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/url"
@@ -13,9 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
 
 // The workload's sessions: one that works, one left waiting on a permission prompt.
@@ -30,56 +35,102 @@ func payload(sid, event, extra string) string {
 }
 
 // toolCall is a PreToolUse and its end; end is PostToolUse or PostToolUseFailure.
-func toolCall(sid, id, tool, end string, durationMS int) []string {
+// pl makes the payloads (payload, or one that adds members).
+func toolCall(pl func(sid, event, extra string) string, sid, id, tool, end string, durationMS int) []string {
 	in := fmt.Sprintf(`,"tool_name":%q,"tool_use_id":%q,"tool_input":{"command":"make test"}`, tool, id)
 	out := fmt.Sprintf(`%s,"duration_ms":%d,"tool_response":{"stdout":"ok"}`, in, durationMS)
 	if end == "PostToolUseFailure" {
 		out = fmt.Sprintf(`%s,"duration_ms":%d,"error":"exit status 1","is_interrupt":false`, in, durationMS)
 	}
-	return []string{payload(sid, "PreToolUse", in), payload(sid, end, out)}
+	return []string{pl(sid, "PreToolUse", in), pl(sid, end, out)}
+}
+
+// transcriptPath is where the workload keeps sessionWorks's transcript.
+func transcriptPath(dir string) string { return filepath.Join(dir, sessionWorks+".jsonl") }
+
+// transcriptLine is one assistant response of a transcript, as Claude Code writes it.
+func transcriptLine(msgID, model, agentID string, in, out, cacheRead, cacheCreation int) string {
+	side := ""
+	if agentID != "" {
+		side = fmt.Sprintf(`"isSidechain":true,"agentId":%q,`, agentID)
+	}
+	return fmt.Sprintf(`{"type":"assistant",%s"message":{"id":%q,"type":"message","role":"assistant","model":%q,`+
+		`"content":[{"type":"text","text":"ok"}],"usage":{"input_tokens":%d,"cache_creation_input_tokens":%d,`+
+		`"cache_read_input_tokens":%d,"output_tokens":%d}},"uuid":"u-%s"}`+"\n",
+		side, msgID, model, in, cacheCreation, cacheRead, out, msgID)
+}
+
+// The workload's transcript of sessionWorks, written before the hook events of
+// each phase: a turn with a subagent (phase 1), then a second turn (phase 2).
+var (
+	transcript1 = fmt.Sprintf(`{"type":"user","promptId":"p-%s","message":{"role":"user","content":"run the tests"},"uuid":"u-0"}`+"\n", sessionWorks[:4]) +
+		transcriptLine("msg_st_1", "claude-opus-4-6", "", 12, 340, 8000, 2000) +
+		transcriptLine("msg_st_2", "claude-haiku-4-5", "ag-1", 30, 150, 1200, 400)
+	transcript2 = transcriptLine("msg_st_3", "claude-opus-4-6", "", 5, 600, 10000, 0)
+)
+
+// Token totals of the transcript: after phase 1, and by model and type after both.
+const transcriptTokens1 = 12 + 340 + 8000 + 2000 + 30 + 150 + 1200 + 400
+
+var transcriptTokens = map[string]map[string]int64{
+	"claude-opus-4-6":  {"input": 17, "output": 940, "cache_read": 18000, "cache_creation": 2000},
+	"claude-haiku-4-5": {"input": 30, "output": 150, "cache_read": 1200, "cache_creation": 400},
 }
 
 // workload returns the scripted hook traffic in two phases. The first creates
 // every series once (Prometheus counts no increase for a series' first sample);
 // the second changes them between scrapes, so rates are not zero: of its five
 // timed tool calls two are over their budget (Bash 400 s > 300 s, Read 2 s > 1 s).
-func workload() (phase1, phase2 []string) {
+// sessionWorks's events name its transcript under transcriptDir (transcript1,
+// transcript2), so that token and cost metrics exist too.
+func workload(transcriptDir string) (phase1, phase2 []string) {
 	a, b := sessionWorks, sessionWaiting
+	withTranscript := `,"transcript_path":` + strconv.Quote(transcriptPath(transcriptDir))
+	// ev is payload, with the transcript for sessionWorks.
+	ev := func(sid, event, extra string) string {
+		if sid == a {
+			extra = withTranscript + extra
+		}
+		return payload(sid, event, extra)
+	}
+	call := func(sid, id, tool, end string, durationMS int) []string {
+		return toolCall(ev, sid, id, tool, end, durationMS)
+	}
 	phase1 = append(phase1,
-		payload(a, "SessionStart", `,"source":"startup","model":"claude-opus-4-6"`),
-		payload(a, "UserPromptSubmit", `,"prompt":"run the tests"`),
+		ev(a, "SessionStart", `,"source":"startup","model":"claude-opus-4-6"`),
+		ev(a, "UserPromptSubmit", `,"prompt":"run the tests"`),
 	)
-	phase1 = append(phase1, toolCall(a, "t1", "Bash", "PostToolUse", 100)...)
-	phase1 = append(phase1, toolCall(a, "t2", "Read", "PostToolUse", 50)...)
-	phase1 = append(phase1, toolCall(a, "t3", "mcp__github__get_pr", "PostToolUse", 200)...)
-	phase1 = append(phase1, toolCall(a, "t4", "Grep", "PostToolUseFailure", 30)...)
+	phase1 = append(phase1, call(a, "t1", "Bash", "PostToolUse", 100)...)
+	phase1 = append(phase1, call(a, "t2", "Read", "PostToolUse", 50)...)
+	phase1 = append(phase1, call(a, "t3", "mcp__github__get_pr", "PostToolUse", 200)...)
+	phase1 = append(phase1, call(a, "t4", "Grep", "PostToolUseFailure", 30)...)
 	// A permission prompt answered: one permission-wait observation.
 	editIn := `,"tool_name":"Edit","tool_use_id":"t5","tool_input":{"file_path":"/src/app/main.go"}`
 	phase1 = append(phase1,
-		payload(a, "PreToolUse", editIn),
-		payload(a, "PermissionRequest", `,"tool_name":"Edit","tool_input":{"file_path":"/src/app/main.go"}`),
-		payload(a, "PostToolUse", editIn+`,"duration_ms":10,"tool_response":{"ok":true}`),
-		payload(a, "SubagentStart", `,"agent_id":"ag-1","agent_type":"Explore"`),
-		payload(a, "SubagentStop", `,"agent_id":"ag-1","agent_type":"Explore"`),
-		payload(a, "PreCompact", `,"trigger":"auto"`),
-		payload(a, "Notification", `,"notification_type":"idle_prompt","message":"waiting"`),
-		payload(a, "Stop", `,"stop_hook_active":false`),
+		ev(a, "PreToolUse", editIn),
+		ev(a, "PermissionRequest", `,"tool_name":"Edit","tool_input":{"file_path":"/src/app/main.go"}`),
+		ev(a, "PostToolUse", editIn+`,"duration_ms":10,"tool_response":{"ok":true}`),
+		ev(a, "SubagentStart", `,"agent_id":"ag-1","agent_type":"Explore"`),
+		ev(a, "SubagentStop", `,"agent_id":"ag-1","agent_type":"Explore"`),
+		ev(a, "PreCompact", `,"trigger":"auto"`),
+		ev(a, "Notification", `,"notification_type":"idle_prompt","message":"waiting"`),
+		ev(a, "Stop", `,"stop_hook_active":false`),
 		// Session b starts a Bash call and is left on its permission prompt.
-		payload(b, "SessionStart", `,"source":"startup","model":"claude-opus-4-6"`),
-		payload(b, "UserPromptSubmit", `,"prompt":"deploy"`),
-		payload(b, "PreToolUse", `,"tool_name":"Bash","tool_use_id":"b1","tool_input":{"command":"make deploy"}`),
-		payload(b, "PermissionRequest", `,"tool_name":"Bash","tool_input":{"command":"make deploy"}`),
+		ev(b, "SessionStart", `,"source":"startup","model":"claude-opus-4-6"`),
+		ev(b, "UserPromptSubmit", `,"prompt":"deploy"`),
+		ev(b, "PreToolUse", `,"tool_name":"Bash","tool_use_id":"b1","tool_input":{"command":"make deploy"}`),
+		ev(b, "PermissionRequest", `,"tool_name":"Bash","tool_input":{"command":"make deploy"}`),
 		"this is not JSON", // a rejected record
 	)
-	phase2 = append(phase2, payload(a, "UserPromptSubmit", `,"prompt":"and now fix them"`))
-	phase2 = append(phase2, toolCall(a, "t6", "Bash", "PostToolUse", 250)...)
-	phase2 = append(phase2, toolCall(a, "t7", "Bash", "PostToolUse", 400_000)...)
-	phase2 = append(phase2, toolCall(a, "t8", "Read", "PostToolUse", 2000)...)
-	phase2 = append(phase2, toolCall(a, "t9", "Read", "PostToolUse", 100)...)
-	phase2 = append(phase2, toolCall(a, "t10", "mcp__github__get_pr", "PostToolUse", 500)...)
+	phase2 = append(phase2, ev(a, "UserPromptSubmit", `,"prompt":"and now fix them"`))
+	phase2 = append(phase2, call(a, "t6", "Bash", "PostToolUse", 250)...)
+	phase2 = append(phase2, call(a, "t7", "Bash", "PostToolUse", 400_000)...)
+	phase2 = append(phase2, call(a, "t8", "Read", "PostToolUse", 2000)...)
+	phase2 = append(phase2, call(a, "t9", "Read", "PostToolUse", 100)...)
+	phase2 = append(phase2, call(a, "t10", "mcp__github__get_pr", "PostToolUse", 500)...)
 	phase2 = append(phase2,
-		payload(a, "StopFailure", `,"error":"rate_limit","error_details":"429 Too Many Requests"`),
-		payload(a, "SessionEnd", `,"reason":"prompt_input_exit"`),
+		ev(a, "StopFailure", `,"error":"rate_limit","error_details":"429 Too Many Requests"`),
+		ev(a, "SessionEnd", `,"reason":"prompt_input_exit"`),
 	)
 	return phase1, phase2
 }
@@ -143,7 +194,10 @@ func TestStack(t *testing.T) {
 	}
 	p := startPrometheus(t, promAddr, filepath.Join(dir, "prometheus.yml"))
 
-	phase1, phase2 := workload()
+	if err := os.WriteFile(transcriptPath(e.transcriptDir), []byte(transcript1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	phase1, phase2 := workload(e.transcriptDir)
 	e.hook(t, phase1...)
 	// Phase 1 is in Prometheus once a scrape shows all of it applied.
 	events := 0
@@ -152,14 +206,40 @@ func TestStack(t *testing.T) {
 			events++
 		}
 	}
-	waitFor(t, 60*time.Second, "Prometheus to scrape the first phase", func() (bool, error) {
+	waitFor(t, 60*time.Second, "Prometheus to scrape the first phase and its transcript", func() (bool, error) {
+		s, err := p.query(`sum(claude_hooks_events_total)`)
+		if err != nil || len(s) != 1 || s[0].value() != strconv.Itoa(events) {
+			return false, errIfExited(e, p)
+		}
+		s, err = p.query(`sum(claude_hooks_tokens_total)`)
+		return err == nil && len(s) == 1 && s[0].value() == strconv.Itoa(transcriptTokens1), errIfExited(e, p)
+	})
+	f, err := os.OpenFile(transcriptPath(e.transcriptDir), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(transcript2); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.hook(t, phase2...)
+	for _, pl := range phase2 {
+		if strings.HasPrefix(pl, "{") {
+			events++
+		}
+	}
+	waitFor(t, 60*time.Second, "Prometheus to scrape the second phase", func() (bool, error) {
 		s, err := p.query(`sum(claude_hooks_events_total)`)
 		return err == nil && len(s) == 1 && s[0].value() == strconv.Itoa(events), errIfExited(e, p)
 	})
-	e.hook(t, phase2...)
+	// From here every series has samples of two scrapes: a rule group evaluated
+	// later has data for each of its rules.
+	scraped := time.Now()
 
 	// Rates move once a scrape after phase 2 lands; the SLO rules run every minute.
-	waitFor(t, 100*time.Second, "the over-budget ratio, every rule evaluated and the alert firing", func() (bool, error) {
+	waitFor(t, 100*time.Second, "the over-budget ratio, every rule group evaluated since and the alert firing", func() (bool, error) {
 		if err := errIfExited(e, p); err != nil {
 			return false, err
 		}
@@ -175,6 +255,9 @@ func TestStack(t *testing.T) {
 			return false, nil
 		}
 		for _, g := range groups {
+			if !g.LastEvaluation.After(scraped) {
+				return false, nil
+			}
 			for _, r := range g.Rules {
 				if r.Health != "ok" {
 					return false, nil
@@ -189,6 +272,7 @@ func TestStack(t *testing.T) {
 	t.Run("dashboard queries", func(t *testing.T) { checkDashboardQueries(t, p) })
 	t.Run("metric names", func(t *testing.T) { checkMetricNames(t, e) })
 	t.Run("budget buckets", func(t *testing.T) { checkBudgetBuckets(t, e, p) })
+	t.Run("session usage", func(t *testing.T) { checkSessionUsage(t, e) })
 	t.Run("variables", func(t *testing.T) { checkVariablesResolve(t, p, e) })
 	t.Run("permission wait alert", func(t *testing.T) {
 		var data struct {
@@ -228,8 +312,9 @@ func errIfExited(e *exporter, p *prometheus) error {
 
 // ruleGroup is a group of /api/v1/rules.
 type ruleGroup struct {
-	Name  string `json:"name"`
-	Rules []struct {
+	Name           string    `json:"name"`
+	LastEvaluation time.Time `json:"lastEvaluation"`
+	Rules          []struct {
 		Name      string `json:"name"`
 		Query     string `json:"query"`
 		Health    string `json:"health"`
@@ -379,6 +464,60 @@ func checkMetricNames(t *testing.T, e *exporter) {
 	}
 	for _, r := range allRules(t) {
 		check("rule "+r.Record+r.Alert, r.Expr)
+	}
+}
+
+// checkSessionUsage: the transcript's tokens are on /metrics by model and type,
+// priced; the ended session's figures in the query API are the transcript's
+// totals (the subagent's included once) and cost what the metrics say.
+func checkSessionUsage(t *testing.T, e *exporter) {
+	var (
+		sess wire.SessionDetail
+		mfs  map[string]*dto.MetricFamily
+	)
+	waitFor(t, 20*time.Second, "the session to end with all of its transcript", func() (bool, error) {
+		if err := json.Unmarshal(e.get(t, "/api/v1/sessions/"+sessionWorks), &sess); err != nil {
+			return false, err
+		}
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		var err error
+		if mfs, err = parser.TextToMetricFamilies(strings.NewReader(e.metrics(t))); err != nil {
+			return false, err
+		}
+		return sess.Session.Status == "ended" && sess.Session.OutputTokens == 1090, e.exited()
+	})
+	got := map[string]map[string]int64{}
+	for _, m := range mfs["claude_hooks_tokens_total"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if got[labels["model"]] == nil {
+			got[labels["model"]] = map[string]int64{}
+		}
+		got[labels["model"]][labels["type"]] = int64(m.GetCounter().GetValue())
+	}
+	if diff := cmp.Diff(transcriptTokens, got); diff != "" {
+		t.Errorf("claude_hooks_tokens_total (-want +got):\n%s", diff)
+	}
+	var cost float64
+	for _, m := range mfs["claude_hooks_cost_usd_total"].GetMetric() {
+		if v := m.GetCounter().GetValue(); v <= 0 {
+			t.Errorf("claude_hooks_cost_usd_total %v = %v, want a price", m.GetLabel(), v)
+		}
+		cost += m.GetCounter().GetValue()
+	}
+	ss := sess.Session
+	type figures struct {
+		In, Out, CacheRead, CacheCreation int64
+		Models                            []string
+	}
+	want := figures{12 + 30 + 5, 340 + 150 + 600, 8000 + 1200 + 10000, 2000 + 400, []string{"claude-haiku-4-5", "claude-opus-4-6"}}
+	if diff := cmp.Diff(want, figures{ss.InputTokens, ss.OutputTokens, ss.CacheReadTokens, ss.CacheCreationTokens, ss.Models}); diff != "" {
+		t.Errorf("session %s usage (-want +got):\n%s", sessionWorks, diff)
+	}
+	if math.Abs(ss.CostUSD-cost) > 2e-6 || cost == 0 {
+		t.Errorf("session cost_usd %v, the metrics say %v", ss.CostUSD, cost)
 	}
 }
 
