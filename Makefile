@@ -27,10 +27,14 @@ test: test-deps
 test-deps:
 	scripts/test-deps.sh
 
-## fuzz: bounded fuzzing of the payload and record decoders
+## fuzz: bounded fuzzing of the decoders of untrusted input (payloads, spool records, transcripts,
+## secrets, live channel paths)
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./internal/hookevent
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./internal/spool
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=10s ./internal/transcript
+	$(GO) test -run='^$$' -fuzz='^FuzzSecrets$$' -fuzztime=10s ./internal/redact
+	$(GO) test -run='^$$' -fuzz='^FuzzChannelPath$$' -fuzztime=10s ./grafana-plugin/pkg/plugin
 
 ## bench: every benchmark once (see docs/benchmarks.md for the figures)
 bench:
