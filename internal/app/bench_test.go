@@ -86,7 +86,7 @@ func BenchmarkLiveLatency(b *testing.B) {
 	for _, path := range []string{"hook", "post"} {
 		for _, rate := range []int{200, 1000} {
 			b.Run(fmt.Sprintf("%s/%d-per-s", path, rate), func(b *testing.B) {
-				d := startDaemon(b, b.TempDir(), nil, "--log.level=info")
+				d := startDaemon(b, b.TempDir(), nil, append([]string{"--log.level=info"}, strings.Fields(os.Getenv("CHX_DAEMON_ARGS"))...)...)
 				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 				send := func(i int, payload []byte) {
 					if path == "hook" {
