@@ -119,7 +119,7 @@ func (d *Datasource) sessionsFrame(sessions []wire.Session) *data.Frame {
 		cost[i], models[i] = s.CostUSD, strings.Join(s.Models, ", ")
 		traceIDs[i] = s.TraceID
 	}
-	costField := data.NewField("cost", nil, cost)
+	costField := data.NewField("cost_usd", nil, cost)
 	costField.Config = &data.FieldConfig{Unit: "currencyUSD"}
 	idField := data.NewField("session", nil, ids)
 	idField.Config = &data.FieldConfig{Links: []data.DataLink{d.traceLink()}}
