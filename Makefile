@@ -54,6 +54,9 @@ plugin: grafana-plugin/node_modules/.package-lock.json
 	cd grafana-plugin && npm run build
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(PLUGIN_LDFLAGS)' -o grafana-plugin/dist/gpx_claudehooks_linux_amd64 ./grafana-plugin/pkg
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(PLUGIN_LDFLAGS)' -o grafana-plugin/dist/gpx_claudehooks_linux_arm64 ./grafana-plugin/pkg
+	@for f in module.js plugin.json gpx_claudehooks_linux_amd64 gpx_claudehooks_linux_arm64; do \
+		test -s grafana-plugin/dist/$$f || { echo "plugin: dist/$$f is missing" >&2; exit 1; }; done
+	@grep -q '"executable": *"gpx_claudehooks"' grafana-plugin/dist/plugin.json || { echo "plugin: dist/plugin.json names no executable gpx_claudehooks" >&2; exit 1; }
 
 grafana-plugin/node_modules/.package-lock.json: grafana-plugin/package-lock.json
 	cd grafana-plugin && npm ci --no-audit --no-fund
