@@ -6,13 +6,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,7 +17,17 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/proctest"
 )
+
+// Shared with the other process-level tests.
+var (
+	freeAddr = proctest.FreeAddr
+	waitFor  = proctest.WaitFor
+)
+
+type syncBuffer = proctest.Buffer
 
 // Binaries built once for every end-to-end test of this package.
 var (
@@ -50,18 +57,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // daemon is a running claude-hooks-exporter serve process.
 type daemon struct {
 	tb       testing.TB
@@ -73,23 +68,6 @@ type daemon struct {
 	env      []string
 	logs     *syncBuffer
 	done     chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startDaemon starts serve on a free port with its state under stateDir.
@@ -131,7 +109,7 @@ func (d *daemon) start() {
 	waitFor(d.tb, 20*time.Second, "daemon ready", func() (bool, error) {
 		select {
 		case <-d.done:
-			return false, fmt.Errorf("daemon exited early:\n%s", d.logs.String())
+			d.tb.Fatalf("daemon exited early:\n%s", d.logs.String())
 		default:
 		}
 		resp, err := http.Get("http://" + d.addr + "/healthz")
@@ -222,32 +200,6 @@ outer:
 		}
 	}
 	return total
-}
-
-// waitFor polls cond until it holds or the deadline passes. It is for
-// processes outside the test, which give no event to wait on.
-func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() (bool, error)) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	var lastErr error
-	for {
-		ok, err := cond()
-		if err != nil {
-			lastErr = err
-			if strings.Contains(err.Error(), "exited early") {
-				tb.Fatal(err)
-			}
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s (last error: %v)", timeout, what, lastErr)
-		}
-		<-tick.C
-	}
 }
 
 // runHook runs bin (a hook entry point) with payload on stdin.

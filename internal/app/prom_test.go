@@ -68,7 +68,7 @@ scrape_configs:
 	waitFor(tb, 30*time.Second, "prometheus ready", func() (bool, error) {
 		select {
 		case <-done:
-			return false, fmt.Errorf("prometheus exited early:\n%s", logs.String())
+			tb.Fatalf("prometheus exited early:\n%s", logs.String())
 		default:
 		}
 		resp, err := http.Get("http://" + p.addr + "/-/ready")

@@ -5,54 +5,26 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/proctest"
 )
 
-// lockedBuffer collects a child process's output for failure messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// Shared with the other process-level tests.
+var (
+	freeAddr = proctest.FreeAddr
+	waitFor  = proctest.WaitFor
+)
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := l.b.String()
-	if len(s) > 4000 {
-		s = "..." + s[len(s)-4000:]
-	}
-	return s
-}
-
-// freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return addr
-}
+type lockedBuffer = proctest.Buffer
 
 // process is a child started by a test in its own process group; the test's
 // cleanup stops it with SIGTERM (SIGKILL after 10 s) and waits for it.
@@ -94,28 +66,6 @@ func (p *process) exited() error {
 		return fmt.Errorf("%s exited early:\n%s", p.name, p.logs.String())
 	default:
 		return nil
-	}
-}
-
-// waitFor polls cond until it holds, the deadline passes or it returns a fatal
-// error. It is for processes outside the test, which give no event to wait on.
-func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() (ok bool, fatal error)) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, err := cond()
-		if err != nil {
-			tb.Fatalf("waiting for %s: %v", what, err)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		<-tick.C
 	}
 }
 

@@ -5,13 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/proctest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
 
@@ -57,59 +56,13 @@ func buildAndRun(m *testing.M) int {
 	return m.Run()
 }
 
-// syncBuffer collects a process's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// Shared with the other process-level tests.
+var (
+	freeAddr = proctest.FreeAddr
+	waitFor  = proctest.WaitFor
+)
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := s.b.String()
-	if len(out) > 4000 {
-		out = "…" + out[len(out)-4000:]
-	}
-	return out
-}
-
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// waitFor polls cond until it holds or the deadline passes; it is for
-// conditions of another process that nothing signals.
-func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() (bool, error)) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, err := cond()
-		if err != nil {
-			tb.Fatalf("waiting for %s: %v", what, err)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		<-tick.C
-	}
-}
+type syncBuffer = proctest.Buffer
 
 // exporter is a running `claude-hooks-exporter serve`.
 type exporter struct {

@@ -1,0 +1,45 @@
+package proctest
+
+import (
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFreeAddrIsLoopbackAndFree(t *testing.T) {
+	addr := FreeAddr(t)
+	if !strings.HasPrefix(addr, "127.0.0.1:") {
+		t.Fatalf("FreeAddr = %s, want a 127.0.0.1 address", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the address is not free: %v", err)
+	}
+	ln.Close()
+}
+
+func TestBufferKeepsTheTail(t *testing.T) {
+	var b Buffer
+	b.Write([]byte(strings.Repeat("a", 5000)))
+	b.Write([]byte("END"))
+	s := b.String()
+	if !strings.HasSuffix(s, "END") || len(s) != len("...")+4000 {
+		t.Fatalf("String() = %d bytes ending %q", len(s), s[len(s)-3:])
+	}
+}
+
+func TestWaitFor(t *testing.T) {
+	n := 0
+	WaitFor(t, time.Minute, "the third call", func() (bool, error) {
+		n++
+		if n < 3 {
+			return false, errors.New("not yet")
+		}
+		return true, nil
+	})
+	if n != 3 {
+		t.Fatalf("cond called %d times, want 3", n)
+	}
+}
