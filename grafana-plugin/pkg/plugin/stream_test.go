@@ -232,7 +232,33 @@ func TestRunStreamResumes(t *testing.T) {
 	if p := <-params; p != "tool=Bash" {
 		t.Errorf("stream query %q, want tool=Bash", p)
 	}
-	checkGoldenBytes(t, "stream-frame.json", frames[0])
+	// How many events share the first frame depends on timing (events that
+	// arrive together are sent together), so the golden holds its first row.
+	checkGoldenBytes(t, "stream-frame.json", firstRow(t, frames[0]))
+}
+
+// firstRow cuts a frame's data down to its first row.
+func firstRow(tb testing.TB, frame []byte) []byte {
+	tb.Helper()
+	var f map[string]any
+	if err := json.Unmarshal(frame, &f); err != nil {
+		tb.Fatal(err)
+	}
+	data, _ := f["data"].(map[string]any)
+	values, _ := data["values"].([]any)
+	for i, col := range values {
+		if c, ok := col.([]any); ok && len(c) > 1 {
+			values[i] = c[:1]
+		}
+	}
+	if len(values) == 0 {
+		tb.Fatalf("frame has no data values: %s", frame)
+	}
+	out, err := json.Marshal(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
 }
 
 // SubscribeStream hands out the newest matching events, oldest first, and the
