@@ -5,6 +5,8 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X github.com/claudehooks/claude-hooks-exporter/internal/app.Version=$(VERSION)
 FUZZTIME  ?= 20s
 CACHE     ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/claude-hooks-exporter
+# Our packages: npm can unpack Go files under grafana-plugin/node_modules, which are not ours.
+PKGS       = $(shell $(GO) list -e ./... | grep -v /node_modules/)
 
 .PHONY: all build test test-deps unit fuzz bench run lint clean
 
@@ -18,9 +20,9 @@ build:
 ## test: install what the tests need, then vet, test the plugin frontend and build the plugin,
 ## race-test everything and fuzz the decoders for a bounded time
 test: test-deps
-	$(GO) vet ./...
+	$(GO) vet $(PKGS)
 	$(MAKE) plugin-test plugin
-	JAEGER_BIN="$$(scripts/jaeger.sh)" PATH="$$PATH:/usr/bin" $(GO) test -race -count=1 -timeout 40m ./...
+	JAEGER_BIN="$$(scripts/jaeger.sh)" PATH="$$PATH:/usr/bin" $(GO) test -race -count=1 -timeout 40m $(PKGS)
 	$(MAKE) fuzz
 
 ## test-deps: Prometheus (promtool) from Debian and Jaeger v2 built from the module proxy into a cache
@@ -38,7 +40,7 @@ fuzz:
 
 ## bench: every benchmark once (see docs/benchmarks.md for the figures)
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 
 ## run: start the daemon with its embedded defaults
 run: build
