@@ -44,6 +44,11 @@ func oracle(line []byte) (v view, ok bool) {
 	if err := json.Unmarshal(line, &top); err != nil {
 		return view{}, false
 	}
+	if jsontext.Value(bytes.TrimSpace(line)).Kind() != '{' {
+		// null and other non-objects unmarshal into a struct as a no-op, but a
+		// transcript line that is not an object is malformed.
+		return view{}, false
+	}
 	str := func(v jsontext.Value) string {
 		var s string
 		if v.Kind() == '"' && json.Unmarshal(v, &s) == nil {
