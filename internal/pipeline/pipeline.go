@@ -296,8 +296,8 @@ func (p *Pipeline) nextWake(nextExpire time.Time, dirty bool) time.Time {
 
 func (p *Pipeline) decode(lines []tail.Line, batch *Batch) {
 	now := p.opts.Now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	// p.mu guards only the ingest counters: transcript reads and tracker work
+	// below must not hold up a concurrent scrape.
 	for _, l := range lines {
 		if l.Oversize {
 			// Longer than any record a writer produces: not ours, or damaged.
@@ -343,9 +343,11 @@ func (p *Pipeline) decode(lines []tail.Line, batch *Batch) {
 				}
 			}
 		}
+		p.mu.Lock()
 		p.state.Applied++
 		p.lastLag = max(now.Sub(ev.Received), 0)
 		p.state.Lag.Observe(p.lastLag.Seconds())
+		p.mu.Unlock()
 	}
 }
 
@@ -379,9 +381,11 @@ func badReason(bad string) string {
 	}
 }
 
-// reject counts a record; p.mu is held.
+// reject counts a record.
 func (p *Pipeline) reject(reason string, l tail.Line, err error) {
+	p.mu.Lock()
 	p.state.Rejected[reason]++
+	p.mu.Unlock()
 	if p.opts.Logger.Enabled(context.Background(), slog.LevelDebug) {
 		sample := l.Data
 		if len(sample) > 200 {
