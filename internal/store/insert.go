@@ -21,14 +21,13 @@ const (
 
 // writeStmts are prepared once on the writer connection.
 type writeStmts struct {
-	lookupSeqs                              *sql.Stmt
 	loadSession, upsertSession, insertSpan  *sql.Stmt
 	loadUsage, rootStored                   *sql.Stmt
 	insertEvents, insertPayloads, insertFTS *bulk
 }
 
 func (ws *writeStmts) close() {
-	for _, st := range []*sql.Stmt{ws.lookupSeqs, ws.loadSession, ws.upsertSession, ws.insertSpan, ws.loadUsage, ws.rootStored} {
+	for _, st := range []*sql.Stmt{ws.loadSession, ws.upsertSession, ws.insertSpan, ws.loadUsage, ws.rootStored} {
 		if st != nil {
 			_ = st.Close()
 		}
@@ -100,7 +99,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		st  **sql.Stmt
 		sql string
 	}{
-		{&s.stmts.lookupSeqs, `SELECT id, seq FROM events WHERE id IN (SELECT value FROM json_each(?))`},
 		{&s.stmts.loadSession, `SELECT ` + sessionCols + ` FROM sessions WHERE session_id = ?`},
 		{&s.stmts.upsertSession, `INSERT INTO sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (session_id) DO UPDATE SET
@@ -138,13 +136,15 @@ func (s *Store) prepare(ctx context.Context) error {
 	return nil
 }
 
-// Insert stores a batch in one transaction: the events (idempotent by ID: a
-// replayed event keeps its original Seq and counts once), the session rows
-// derived from them and the spans (idempotent by session and key). It sets
-// events[i].Seq to the event's sequence number, new or existing, once the
-// batch is committed; an event older than MaxAge is not stored and keeps Seq
-// 0. Sequence numbers grow in the order of events and are never reused.
-// Without CaptureContent, prompts are removed from events[i] first.
+// Insert stores a batch and returns once it is committed: the events
+// (idempotent by ID: a replayed event keeps its original Seq and counts once),
+// the session rows derived from them and the spans (idempotent by session and
+// key). It sets events[i].Seq to the event's sequence number, new or existing;
+// an event older than MaxAge is not stored and gets Seq 0. Sequence numbers
+// grow in the order of events and are never reused (a failed Insert leaves a
+// gap). Without CaptureContent, prompts are removed from events[i] first.
+// Insert is Enqueue that waits: batches queued before it commit first, and it
+// is committed in a transaction of its own, never retried.
 //
 // When the insert leaves the files over MaxBytes, the oldest events are
 // removed before Insert returns; a failure of that is logged, not returned,
@@ -153,64 +153,19 @@ func (s *Store) Insert(ctx context.Context, events []wire.Event, spans []session
 	if len(events) == 0 && len(spans) == 0 {
 		return nil
 	}
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if s.w == nil {
-		return errors.New("insert: store closed")
-	}
-	seqs, added, last, err := s.insertTx(ctx, events, spans)
-	if err != nil {
+	done := make(chan error, 1)
+	if _, err := s.enqueue(ctx, events, spans, done); err != nil {
 		return fmt.Errorf("insert %d events, %d spans: %w", len(events), len(spans), err)
 	}
-	for i := range events {
-		events[i].Seq = seqs[i]
-	}
-	s.events.Add(added)
-	s.maxSeq.Store(last)
-	s.sinceMerge += added
-	s.lastInsert.Store(s.opts.Now().UnixNano())
-	s.pokeCheckpointer()
-	if s.opts.MaxBytes > 0 {
-		if err := s.enforceSize(ctx); err != nil {
-			s.opts.Logger.Warn("store size retention", "err", err)
-		}
-	}
-	return nil
+	// The writer always answers, also when the store closes meanwhile.
+	return <-done
 }
 
-// existing returns the seqs of the events of the batch already stored.
-func (s *Store) existing(ctx context.Context, events []wire.Event) (map[string]int64, error) {
-	ids := make([]string, len(events))
-	for i := range events {
-		ids[i] = events[i].ID
-	}
-	list, err := json.Marshal(ids)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.stmts.lookupSeqs.QueryContext(ctx, string(list))
-	if err != nil {
-		return nil, fmt.Errorf("look up events: %w", err)
-	}
-	defer rows.Close()
-	found := map[string]int64{}
-	for rows.Next() {
-		var id string
-		var seq int64
-		if err := rows.Scan(&id, &seq); err != nil {
-			return nil, fmt.Errorf("look up events: %w", err)
-		}
-		found[id] = seq
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("look up events: %w", err)
-	}
-	return found, nil
-}
-
-func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []session.Span) (seqs []int64, added, last int64, err error) {
+// insertTx stores new events, numbered by number, and spans in one
+// transaction. The caller holds wmu.
+func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []session.Span) (err error) {
 	if _, err := s.w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return nil, 0, 0, fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", err)
 	}
 	defer func() {
 		if err != nil {
@@ -219,17 +174,7 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []sessi
 			}
 		}
 	}()
-	var cutoff int64
-	if s.opts.MaxAge > 0 {
-		cutoff = s.opts.Now().Add(-s.opts.MaxAge).UnixNano()
-	}
-	seen, err := s.existing(ctx, events)
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	last = s.maxSeq.Load()
 	agg := sessionAgg{s: s, rows: map[string]*sessionRow{}}
-	seqs = make([]int64, len(events))
 	var (
 		eventArgs   = make([]any, 0, len(events)*eventWidth)
 		payloadArgs = make([]any, 0, len(events)*3)
@@ -237,28 +182,12 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []sessi
 	)
 	for i := range events {
 		ev := &events[i]
-		t := ev.Time.UnixNano()
-		if s.opts.MaxAge > 0 && t < cutoff {
-			continue
-		}
-		if seq, ok := seen[ev.ID]; ok {
-			// A replay (or a repeat within the batch): keep the first seq and counts.
-			seqs[i] = seq
-			continue
-		}
-		if !s.opts.CaptureContent {
-			dropPrompt(ev)
-		}
-		last++
-		seq := last
-		seen[ev.ID] = seq
-		seqs[i] = seq
-		added++
+		seq := ev.Seq
 		var dur any
 		if ev.DurationMS != nil {
 			dur = *ev.DurationMS
 		}
-		eventArgs = append(eventArgs, seq, ev.ID, t, ev.SessionID, ev.Event,
+		eventArgs = append(eventArgs, seq, ev.ID, ev.Time.UnixNano(), ev.SessionID, ev.Event,
 			null(ev.PromptID), null(ev.AgentID), null(ev.AgentType), null(ev.Tool), null(ev.ToolUseID),
 			null(ev.MCPServer), null(ev.Outcome), dur, null(ev.Error), null(ev.Summary),
 			null(ev.NotificationType), null(ev.CWD), null(ev.Model))
@@ -273,57 +202,57 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []sessi
 			ftsArgs = append(ftsArgs, seq, null(ev.Tool), null(ev.Summary), null(errText))
 		}
 		if err := agg.event(ctx, ev); err != nil {
-			return nil, 0, 0, err
+			return err
 		}
 	}
 	if err := s.stmts.insertEvents.exec(ctx, eventArgs); err != nil {
-		return nil, 0, 0, fmt.Errorf("insert events: %w", err)
+		return fmt.Errorf("insert events: %w", err)
 	}
 	if err := s.stmts.insertPayloads.exec(ctx, payloadArgs); err != nil {
-		return nil, 0, 0, fmt.Errorf("insert payloads: %w", err)
+		return fmt.Errorf("insert payloads: %w", err)
 	}
 	for i := range spans {
 		sp := &spans[i]
 		attrs, err := encodeAttrs(sp.Attrs, s.opts.CaptureContent)
 		if err != nil {
-			return nil, 0, 0, fmt.Errorf("span %s/%s: %w", sp.SessionID, sp.Key, err)
+			return fmt.Errorf("span %s/%s: %w", sp.SessionID, sp.Key, err)
 		}
 		res, err := s.stmts.insertSpan.ExecContext(ctx, sp.SessionID, sp.Key, sp.ParentKey, string(sp.Kind), sp.Name,
 			sp.Start.UnixNano(), sp.End.UnixNano(), null(sp.Outcome), null(sp.ErrorType), attrs)
 		if err != nil {
-			return nil, 0, 0, fmt.Errorf("insert span %s/%s: %w", sp.SessionID, sp.Key, err)
+			return fmt.Errorf("insert span %s/%s: %w", sp.SessionID, sp.Key, err)
 		}
 		if sp.Kind == session.KindTurn || (sp.Kind == session.KindSession && sp.ParentKey == "") {
 			// A new turn or root changes the session's usage; a replayed one
 			// (not inserted again) does not.
 			if n, err := res.RowsAffected(); err != nil {
-				return nil, 0, 0, fmt.Errorf("insert span %s/%s: %w", sp.SessionID, sp.Key, err)
+				return fmt.Errorf("insert span %s/%s: %w", sp.SessionID, sp.Key, err)
 			} else if n > 0 {
 				if err := agg.usage(ctx, sp); err != nil {
-					return nil, 0, 0, err
+					return err
 				}
 			}
 		}
 		if sp.Kind == session.KindSession {
 			if err := agg.root(ctx, sp); err != nil {
-				return nil, 0, 0, err
+				return err
 			}
 		}
 	}
 	if err := agg.flush(ctx); err != nil {
-		return nil, 0, 0, err
+		return err
 	}
 	// The index goes last: a statement that needs a statement journal makes
 	// FTS5 flush its pending entries into a new segment, so interleaving
 	// index inserts with the others would write small segments and merge
 	// them over and over.
 	if err := s.stmts.insertFTS.exec(ctx, ftsArgs); err != nil {
-		return nil, 0, 0, fmt.Errorf("index events: %w", err)
+		return fmt.Errorf("index events: %w", err)
 	}
 	if _, err := s.w.ExecContext(ctx, "COMMIT"); err != nil {
-		return nil, 0, 0, fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", err)
 	}
-	return seqs, added, last, nil
+	return nil
 }
 
 // null stores "" as NULL: absent fields cost nothing and stay out of the

@@ -45,6 +45,11 @@ type Options struct {
 	// CaptureContent allows prompts in the store. Off, Insert drops any prompt
 	// that reaches it (from the summary and the payload), whatever built the event.
 	CaptureContent bool
+	// CommitDelay is how long the writer lets batches handed to Enqueue gather
+	// before it commits them in one transaction (default DefaultCommitDelay;
+	// negative: commit at once). A longer delay costs less CPU per event and
+	// makes the queries see events later; the live stream does not wait for it.
+	CommitDelay time.Duration
 	// Now is the clock of the age retention (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -59,6 +64,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBytes == 0 {
 		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.CommitDelay == 0 {
+		o.CommitDelay = DefaultCommitDelay
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -85,7 +93,12 @@ type Store struct {
 	r *sql.DB
 
 	events atomic.Int64 // rows in events
-	maxSeq atomic.Int64 // highest seq ever assigned
+	maxSeq atomic.Int64 // highest seq committed (or recorded in meta.last_seq)
+
+	// q is the group commit: Enqueue and Insert number batches and queue
+	// them; the writer goroutine commits them (queue.go).
+	q       queue
+	commits atomic.Int64 // transactions the writer committed (tests observe it)
 	// sizeRuns counts size-retention passes (tests observe it).
 	sizeRuns atomic.Int64
 
@@ -207,8 +220,13 @@ func (s *Store) open(ctx context.Context) error {
 		coalesce((SELECT max(seq) FROM events), 0))`).Scan(&seq); err != nil {
 		return fmt.Errorf("read last seq: %w", err)
 	}
+	var maxTime sql.NullInt64
+	if err := s.w.QueryRowContext(ctx, `SELECT max(time) FROM events`).Scan(&maxTime); err != nil {
+		return fmt.Errorf("read last event time: %w", err)
+	}
 	s.events.Store(n)
 	s.maxSeq.Store(seq)
+	s.q.init(seq, maxTime.Int64)
 
 	cp := url.Values{}
 	cp.Add("_pragma", "busy_timeout(10000)")
@@ -218,6 +236,7 @@ func (s *Store) open(ctx context.Context) error {
 	s.cdb.SetMaxOpenConns(1)
 	s.poke, s.stop, s.stopped = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go s.checkpointer()
+	go s.writer()
 	return nil
 }
 
@@ -259,6 +278,7 @@ func (s *Store) pokeCheckpointer() {
 // Close closes the store; a clean close folds the write-ahead log into the
 // database file.
 func (s *Store) Close() error {
+	s.stopWriter()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if s.w != nil {
@@ -299,8 +319,9 @@ func (s *Store) closeAll() error {
 	return nil
 }
 
-// MaxSeq returns the highest sequence number the store has assigned (0 when
-// none), also after retention removed that event.
+// MaxSeq returns the highest sequence number the store has committed (0 when
+// none), also after retention removed that event. Enqueue numbers events
+// above it before they are committed.
 func (s *Store) MaxSeq(ctx context.Context) (int64, error) {
 	return s.maxSeq.Load(), nil
 }

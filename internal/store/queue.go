@@ -1,0 +1,498 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/session"
+	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
+)
+
+// Defaults of the group commit.
+const (
+	// DefaultCommitDelay is how long the writer waits after the first queued
+	// batch for more to arrive before it commits them together.
+	DefaultCommitDelay = 20 * time.Millisecond
+	// maxGroupEvents caps the events of one transaction; a group this large
+	// is committed without waiting out the delay.
+	maxGroupEvents = 4096
+	// DefaultQueueEvents bounds the events queued and not yet committed;
+	// Enqueue blocks beyond it.
+	DefaultQueueEvents = 16384
+)
+
+// errStoreClosed is returned for work handed to a closed store.
+var errStoreClosed = errors.New("store closed")
+
+// item is one queued batch: only the events the store did not hold when it
+// was numbered (their Seq set), and every span.
+type item struct {
+	events []wire.Event
+	spans  []session.Span
+	mark   uint64
+	// done is set for a synchronous Insert: the writer commits the item on
+	// its own, reports the outcome and never retries it.
+	done chan error
+}
+
+// queue is the state shared by Enqueue, Insert and the writer goroutine.
+type queue struct {
+	mu     sync.Mutex
+	items  []*item
+	events int // events in items
+	// reserved is the highest seq handed out; pending the ids numbered but
+	// not committed yet; maxTime the latest event time numbered or stored
+	// (unix ns): an event after it cannot be a repeat.
+	reserved int64
+	maxTime  int64
+	pending  map[string]int64
+	marks    uint64 // items enqueued
+	durable  uint64 // items committed (or, synchronous, finished)
+	// changed is closed and replaced whenever durable, the committed seq or
+	// the queue's length changes: the waiters' broadcast.
+	changed chan struct{}
+	wake    chan struct{} // cap 1: work for the writer
+	closing bool
+	done    chan struct{} // closed when the writer returns
+
+	// rmu serialises numbering (Enqueue and Insert), which reads the store
+	// outside mu.
+	rmu sync.Mutex
+}
+
+func (q *queue) init(reserved, maxTime int64) {
+	q.reserved, q.maxTime = reserved, maxTime
+	q.pending = map[string]int64{}
+	q.changed = make(chan struct{})
+	q.wake = make(chan struct{}, 1)
+	q.done = make(chan struct{})
+}
+
+// broadcast wakes every waiter; the caller holds q.mu.
+func (q *queue) broadcast() {
+	close(q.changed)
+	q.changed = make(chan struct{})
+}
+
+// Enqueue numbers a batch at once and queues it for the writer, which commits
+// queued batches together (after Options.CommitDelay, in one transaction) in
+// the order they were queued. On return events[i].Seq is set as Insert would
+// set it (an event the store holds or has queued keeps its seq, one older than
+// MaxAge gets 0) and the batch will be stored; a commit that fails is retried
+// until it succeeds or the store is closed. Enqueue keeps the spans and the
+// events' contents (payloads are not copied): the caller must not change them.
+// It blocks while DefaultQueueEvents events wait to be committed, and fails only
+// on ctx or a closed store. Use Mark and WaitDurable to learn when it is stored.
+func (s *Store) Enqueue(ctx context.Context, events []wire.Event, spans []session.Span) error {
+	if len(events) == 0 && len(spans) == 0 {
+		return nil
+	}
+	_, err := s.enqueue(ctx, events, spans, nil)
+	return err
+}
+
+// enqueue numbers and queues a batch; done marks a synchronous one.
+func (s *Store) enqueue(ctx context.Context, events []wire.Event, spans []session.Span, done chan error) (*item, error) {
+	q := &s.q
+	q.rmu.Lock()
+	defer q.rmu.Unlock()
+	if err := s.waitSpace(ctx, len(events)); err != nil {
+		return nil, err
+	}
+	fresh, err := s.number(ctx, events)
+	if err != nil {
+		return nil, err
+	}
+	it := &item{events: fresh, spans: append([]session.Span(nil), spans...), done: done}
+	q.mu.Lock()
+	if q.closing {
+		q.mu.Unlock()
+		return nil, errStoreClosed
+	}
+	for i := range fresh {
+		q.pending[fresh[i].ID] = fresh[i].Seq
+		q.reserved = max(q.reserved, fresh[i].Seq)
+		q.maxTime = max(q.maxTime, fresh[i].Time.UnixNano())
+	}
+	q.marks++
+	it.mark = q.marks
+	q.items = append(q.items, it)
+	q.events += len(fresh)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	return it, nil
+}
+
+// waitSpace blocks while the queue is full. The caller holds rmu.
+func (s *Store) waitSpace(ctx context.Context, n int) error {
+	q := &s.q
+	for {
+		q.mu.Lock()
+		if q.closing {
+			q.mu.Unlock()
+			return errStoreClosed
+		}
+		if q.events == 0 || q.events+n <= DefaultQueueEvents {
+			q.mu.Unlock()
+			return nil
+		}
+		ch := q.changed
+		q.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+// number sets events[i].Seq and returns copies of the events to store: new
+// ones get the next numbers, in order; a repeat (stored, queued, or earlier
+// in the batch) keeps its seq and is not returned; one older than MaxAge gets
+// 0. Without CaptureContent, prompts are removed first. The caller holds rmu.
+func (s *Store) number(ctx context.Context, events []wire.Event) ([]wire.Event, error) {
+	q := &s.q
+	var cutoff int64
+	if s.opts.MaxAge > 0 {
+		cutoff = s.opts.Now().Add(-s.opts.MaxAge).UnixNano()
+	}
+	q.mu.Lock()
+	last, maxTime := q.reserved, q.maxTime
+	// Only an event no later than every event numbered so far can be a
+	// repeat; live events come after, and skip both look-ups.
+	var check []string
+	seen := map[string]int64{}
+	for i := range events {
+		if t := events[i].Time.UnixNano(); t <= maxTime && (s.opts.MaxAge <= 0 || t >= cutoff) {
+			if seq, ok := q.pending[events[i].ID]; ok {
+				seen[events[i].ID] = seq
+			} else {
+				check = append(check, events[i].ID)
+			}
+		}
+	}
+	q.mu.Unlock()
+	// The pending ids were read first: one committed since is in the table.
+	if len(check) > 0 {
+		stored, err := s.storedSeqs(ctx, check)
+		if err != nil {
+			return nil, err
+		}
+		for id, seq := range stored {
+			seen[id] = seq
+		}
+	}
+	fresh := make([]wire.Event, 0, len(events))
+	for i := range events {
+		ev := &events[i]
+		t := ev.Time.UnixNano()
+		if s.opts.MaxAge > 0 && t < cutoff {
+			ev.Seq = 0
+			continue
+		}
+		if seq, ok := seen[ev.ID]; ok {
+			ev.Seq = seq
+			continue
+		}
+		if !s.opts.CaptureContent {
+			dropPrompt(ev)
+		}
+		last++
+		ev.Seq = last
+		seen[ev.ID] = last
+		fresh = append(fresh, *ev)
+	}
+	return fresh, nil
+}
+
+// storedSeqs returns the seqs of those ids the events table holds.
+func (s *Store) storedSeqs(ctx context.Context, ids []string) (map[string]int64, error) {
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, seq FROM events WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("look up events: %w", err)
+	}
+	defer rows.Close()
+	found := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return nil, fmt.Errorf("look up events: %w", err)
+		}
+		found[id] = seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look up events: %w", err)
+	}
+	return found, nil
+}
+
+// Mark returns a mark covering every batch queued so far, for WaitDurable.
+func (s *Store) Mark() uint64 {
+	s.q.mu.Lock()
+	defer s.q.mu.Unlock()
+	return s.q.marks
+}
+
+// WaitDurable blocks until every batch queued up to mark is committed, ctx
+// ends or the store is closed with batches it could not commit.
+func (s *Store) WaitDurable(ctx context.Context, mark uint64) error {
+	q := &s.q
+	for {
+		q.mu.Lock()
+		if q.durable >= mark {
+			q.mu.Unlock()
+			return nil
+		}
+		ch := q.changed
+		q.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-q.done:
+			q.mu.Lock()
+			ok := q.durable >= mark
+			q.mu.Unlock()
+			if ok {
+				return nil
+			}
+			return errStoreClosed
+		case <-ch:
+		}
+	}
+}
+
+// WaitSeq blocks until the events numbered up to seq are committed (and so
+// readable through the queries), ctx ends or the store is closed.
+func (s *Store) WaitSeq(ctx context.Context, seq int64) error {
+	q := &s.q
+	for {
+		q.mu.Lock()
+		// Everything numbered is committed when nothing is queued: a seq
+		// above every reserved one (an old stream's) is not waited for.
+		if s.maxSeq.Load() >= seq || len(q.items) == 0 {
+			q.mu.Unlock()
+			return nil
+		}
+		ch := q.changed
+		q.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-q.done:
+			return errStoreClosed
+		case <-ch:
+		}
+	}
+}
+
+// writer commits queued batches until Close, then commits what is left once.
+func (s *Store) writer() {
+	q := &s.q
+	defer close(q.done)
+	backoff := time.Duration(0)
+	for {
+		q.mu.Lock()
+		n, closing := len(q.items), q.closing
+		q.mu.Unlock()
+		if n == 0 {
+			if closing {
+				return
+			}
+			<-q.wake
+			continue
+		}
+		if backoff == 0 && !closing {
+			s.linger()
+		}
+		group, sync := s.takeGroup()
+		err := s.commitGroup(group)
+		q.mu.Lock()
+		closing = q.closing
+		q.mu.Unlock()
+		switch {
+		case err == nil || sync:
+			backoff = 0
+			s.finish(group, err)
+		case closing:
+			// Not retried at shutdown: the spool still holds these events
+			// and the pipeline's checkpoint has not passed them. Nothing
+			// queued after them is committed either, so that the durable
+			// mark never covers a lost batch.
+			s.abandon(err)
+			return
+		default:
+			backoff = min(max(2*backoff, 50*time.Millisecond), 5*time.Second)
+			s.opts.Logger.Warn("store: commit failed; retrying", "events", countEvents(group), "retry_in", backoff, "err", err)
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-q.wake: // Close
+				t.Stop()
+			}
+		}
+	}
+}
+
+// linger waits up to CommitDelay for more batches, unless a full group is
+// queued or the store is closing.
+func (s *Store) linger() {
+	q := &s.q
+	if s.opts.CommitDelay <= 0 {
+		return
+	}
+	t := time.NewTimer(s.opts.CommitDelay)
+	defer t.Stop()
+	for {
+		q.mu.Lock()
+		full := q.events >= maxGroupEvents || q.closing || (len(q.items) > 0 && q.items[0].done != nil)
+		q.mu.Unlock()
+		if full {
+			return
+		}
+		select {
+		case <-t.C:
+			return
+		case <-q.wake:
+		}
+	}
+}
+
+// takeGroup returns the queued items the next transaction commits (they stay
+// queued until finish): a synchronous item alone, else the asynchronous items
+// in front of the queue up to maxGroupEvents.
+func (s *Store) takeGroup() ([]*item, bool) {
+	q := &s.q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.items[0].done != nil {
+		return []*item{q.items[0]}, true
+	}
+	n, events := 0, 0
+	for n < len(q.items) && q.items[n].done == nil && (n == 0 || events+len(q.items[n].events) <= maxGroupEvents) {
+		events += len(q.items[n].events)
+		n++
+	}
+	return append([]*item(nil), q.items[:n]...), false
+}
+
+// commitGroup stores the group in one transaction and runs what follows a
+// commit: the checkpointer poke and size retention.
+func (s *Store) commitGroup(group []*item) error {
+	var events []wire.Event
+	var spans []session.Span
+	if len(group) == 1 {
+		events, spans = group[0].events, group[0].spans
+	} else {
+		for _, it := range group {
+			events = append(events, it.events...)
+			spans = append(spans, it.spans...)
+		}
+	}
+	ctx := context.Background()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.w == nil {
+		return errStoreClosed
+	}
+	if len(events) == 0 && len(spans) == 0 {
+		return nil
+	}
+	if err := s.insertTx(ctx, events, spans); err != nil {
+		return fmt.Errorf("insert %d events, %d spans: %w", len(events), len(spans), err)
+	}
+	s.commits.Add(1)
+	added := int64(len(events))
+	if added > 0 {
+		s.maxSeq.Store(max(s.maxSeq.Load(), events[len(events)-1].Seq))
+	}
+	s.events.Add(added)
+	s.sinceMerge += added
+	s.lastInsert.Store(s.opts.Now().UnixNano())
+	s.pokeCheckpointer()
+	if s.opts.MaxBytes > 0 {
+		if err := s.enforceSize(ctx); err != nil {
+			s.opts.Logger.Warn("store size retention", "err", err)
+		}
+	}
+	return nil
+}
+
+// finish removes a committed (or given up) group from the queue and wakes the
+// waiters.
+func (s *Store) finish(group []*item, err error) {
+	q := &s.q
+	q.mu.Lock()
+	for _, it := range group {
+		for i := range it.events {
+			delete(q.pending, it.events[i].ID)
+		}
+		q.events -= len(it.events)
+		q.durable = max(q.durable, it.mark)
+	}
+	clear(q.items[:len(group)])
+	q.items = q.items[len(group):]
+	q.broadcast()
+	q.mu.Unlock()
+	for _, it := range group {
+		if it.done != nil {
+			it.done <- err
+		}
+	}
+}
+
+// abandon drops every queued batch at close after a failed commit; their
+// marks never become durable.
+func (s *Store) abandon(err error) {
+	q := &s.q
+	q.mu.Lock()
+	items := q.items
+	q.items, q.events = nil, 0
+	clear(q.pending)
+	q.broadcast()
+	q.mu.Unlock()
+	s.opts.Logger.Error("store: batches not committed at close; the next start stores them from the spool",
+		"events", countEvents(items), "err", err)
+	for _, it := range items {
+		if it.done != nil {
+			it.done <- err
+		}
+	}
+}
+
+func countEvents(group []*item) int {
+	n := 0
+	for _, it := range group {
+		n += len(it.events)
+	}
+	return n
+}
+
+// stopWriter makes the writer commit what is queued and return.
+func (s *Store) stopWriter() {
+	q := &s.q
+	q.mu.Lock()
+	if q.done == nil {
+		q.mu.Unlock()
+		return
+	}
+	q.closing = true
+	q.broadcast()
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	<-q.done
+}
