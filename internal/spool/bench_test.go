@@ -1,6 +1,9 @@
 package spool
 
 import (
+	"fmt"
+	"runtime"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -75,4 +78,46 @@ func BenchmarkWriterAppend(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkWriterAppendParallel measures one shared Writer under concurrent
+// appenders, as the HTTP handlers use it: each appends one 2 KB record at a
+// time. writes/op is write(2) calls per Append: below 1 when appends share a
+// write; cpu-ns/op is the process's user+system CPU time per Append (ns/op
+// is wall time, shared by the parallel appenders).
+func BenchmarkWriterAppendParallel(b *testing.B) {
+	for _, appenders := range []int{2, 16} {
+		b.Run(fmt.Sprintf("appenders=%d", appenders), func(b *testing.B) {
+			r := benchRecord(b)
+			var cw countingWrites
+			w, err := OpenWriter(Options{Dir: b.TempDir(), write: cw.write})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Close()
+			b.SetParallelism(max(1, appenders/runtime.GOMAXPROCS(0)))
+			b.ReportAllocs()
+			cpu := processCPU(b)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := w.Append(r); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(cw.calls)/float64(b.N), "writes/op")
+		})
+	}
+}
+
+// processCPU returns the user+system CPU time the process used so far, in ns.
+func processCPU(b *testing.B) int64 {
+	b.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }

@@ -42,6 +42,10 @@ type Options struct {
 
 	// write is syscall.Write unless a test simulates short or failing writes.
 	write func(fd int, p []byte) (int, error)
+	// waiting, when set, is called with the Writer's mutex held whenever a
+	// caller starts waiting for a write in progress (an append queued behind
+	// it, or Close), so that tests can order events without sleeping.
+	waiting func()
 }
 
 // MaxBytes returns MaxRecordBytes, or DefaultMaxRecordBytes when it is not positive.
@@ -146,20 +150,59 @@ func Append(opts Options, recs ...Record) error {
 // Writer appends records for a long-lived capture path (HTTP ingest, import).
 // It keeps the day's file open, reopens it when the UTC day changes or the
 // file was removed or replaced, and is safe for concurrent use.
+//
+// Concurrent appends share writes (group commit): the first caller that finds
+// no write in progress becomes the leader and writes its records; callers
+// arriving meanwhile queue theirs in the next batch and wait. When the leader
+// is done it hands the next batch to the first caller queued in it, who writes
+// it with one lock, one write(2) and one unlock, and wakes the others with
+// their results. Without contention an append is written by its own caller at
+// once, as before.
 type Writer struct {
 	opts         Options
 	lockTimeouts atomic.Uint64
 
-	mu     sync.Mutex
-	closed bool
-	fd     int // -1 when no file is open
-	name   string
-	path   string
-	dev    uint64
-	ino    uint64
-	buf    []byte
-	ends   []int
+	mu      sync.Mutex
+	idle    sync.Cond // signalled when a leader stops writing; Close waits on it
+	closed  bool
+	writing bool   // a leader is writing; then next may fill up behind it
+	next    *batch // the records queued for the next write
+	spare   *batch // a batch's buffers kept for reuse
+
+	// The file, touched only by the leader, and by Close once no one writes.
+	fd   int // -1 when no file is open
+	name string
+	path string
+	dev  uint64
+	ino  uint64
 }
+
+// batch is the records of one or more appends, written together.
+type batch struct {
+	buf     []byte   // the encoded records, one append's after the other
+	ends    []int    // where each record ends in buf
+	members []member // the appends in buf, in order
+}
+
+// member is one append's share of a batch: buf[previous member's end:end].
+type member struct {
+	end int
+	w   *waiter // nil for a caller that leads without having waited
+}
+
+// waiter is how a queued caller learns its result, or that it is to write
+// the next batch itself.
+type waiter struct {
+	done chan struct{} // one token per wake-up
+	err  error
+	lead bool
+}
+
+var waiters = sync.Pool{New: func() any { return &waiter{done: make(chan struct{}, 1)} }}
+
+// maxKeptBuffer is the largest batch buffer kept for the next batch: one
+// large batch should not pin its memory for the writer's lifetime.
+const maxKeptBuffer = 1 << 20
 
 // OpenWriter creates the spool directory if needed and opens the current
 // day's file, so that configuration errors surface at start-up.
@@ -167,42 +210,145 @@ func OpenWriter(opts Options) (*Writer, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("open spool writer: no spool directory configured")
 	}
-	w := &Writer{opts: opts, fd: -1}
+	w := &Writer{opts: opts, fd: -1, next: &batch{}, spare: &batch{}}
+	w.idle.L = &w.mu
 	if err := w.reopen(FileName(w.opts.now())); err != nil {
 		return nil, err
 	}
 	return w, nil
 }
 
-// Append writes recs in one write(2) under the file's lock. When it returns
-// nil the records are in the file (and on disk when Options.Sync is set).
+// Append writes recs contiguously, in one write(2) under the file's lock
+// shared with concurrent appends. When it returns nil the records are in the
+// file (and on disk when Options.Sync is set); an error means some of them
+// may not be.
 func (w *Writer) Append(recs ...Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	for i := range recs {
+		if err := validate(&recs[i]); err != nil {
+			return fmt.Errorf("encode record %d: %w", i, err)
+		}
+	}
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.closed {
+		w.mu.Unlock()
 		return ErrClosed
 	}
-	var err error
-	if w.buf, w.ends, err = encodeAll(w.buf[:0], w.ends[:0], recs); err != nil {
-		return err
+	b := w.next
+	for i := range recs {
+		b.buf = Encode(b.buf, recs[i])
+		b.ends = append(b.ends, len(b.buf))
 	}
+	if !w.writing {
+		// Nobody writes, so nothing else is queued: write at once.
+		w.writing = true
+		b.members = append(b.members, member{end: len(b.buf)})
+		return w.lead(nil)
+	}
+	wt := waiters.Get().(*waiter)
+	b.members = append(b.members, member{end: len(b.buf), w: wt})
+	if w.opts.waiting != nil {
+		w.opts.waiting()
+	}
+	w.mu.Unlock()
+	<-wt.done
+	if wt.lead {
+		wt.lead = false
+		w.mu.Lock()
+		return w.lead(wt)
+	}
+	err := wt.err
+	wt.err = nil
+	waiters.Put(wt)
+	return err
+}
+
+// maxLeadBatches bounds how many batches one leader writes before it hands
+// the next one to a queued caller: its own caller is waiting for its reply.
+const maxLeadBatches = 8
+
+// lead writes the queued batch, of which self's records are part (self is
+// nil for a caller that did not wait), and tells the other members their
+// result. While more callers queued meanwhile it writes their batch too, up
+// to maxLeadBatches, then hands the queue to the first caller in it. It
+// returns self's result. It is called with w.mu held and w.writing set, and
+// releases w.mu.
+func (w *Writer) lead(self *waiter) error {
+	var own error
+	for round := 1; ; round++ {
+		b := w.next
+		w.next, w.spare = w.spare, nil
+		w.mu.Unlock()
+
+		written, err, syncErr := w.writeBatch(b)
+		for i := range b.members {
+			m := &b.members[i]
+			var merr error
+			switch {
+			case m.end > written:
+				merr = err // not (wholly) written
+			case syncErr != nil:
+				merr = syncErr // written but maybe not on disk
+			}
+			if round == 1 && m.w == self {
+				own = merr
+				continue
+			}
+			m.w.err = merr
+			m.w.done <- struct{}{}
+		}
+		clear(b.members)
+		b.members, b.buf, b.ends = b.members[:0], b.buf[:0], b.ends[:0]
+		if cap(b.buf) > maxKeptBuffer {
+			b.buf = nil
+		}
+
+		w.mu.Lock()
+		w.spare = b
+		if len(w.next.members) == 0 || round == maxLeadBatches {
+			break
+		}
+	}
+	if len(w.next.members) > 0 {
+		next := w.next.members[0].w
+		next.lead = true
+		next.done <- struct{}{}
+	} else {
+		w.writing = false
+		w.idle.Broadcast()
+	}
+	w.mu.Unlock()
+	if self != nil {
+		waiters.Put(self)
+	}
+	return own
+}
+
+// writeBatch writes b to the current file. written is how far b.buf is in
+// the file: every record ending at or before it was written whole. syncErr is
+// an fsync failure after writing.
+func (w *Writer) writeBatch(b *batch) (written int, err, syncErr error) {
 	if err := w.current(); err != nil {
-		return err
+		return 0, err, nil
 	}
-	timedOut, err := writeLocked(w.fd, &w.opts, w.buf, w.ends)
-	if timedOut {
-		w.lockTimeouts.Add(1)
-	}
-	if cap(w.buf) > 1<<20 {
-		w.buf = nil // do not pin a large batch's buffer for the writer's lifetime
+	locked := lockFile(w.fd, w.opts.lockTimeout())
+	written, err = writeAll(w.fd, b.buf, b.ends, locked, w.opts.writeFunc())
+	if locked {
+		_ = syscall.Flock(w.fd, syscall.LOCK_UN) // closing the file releases it too
+	} else {
+		w.lockTimeouts.Add(uint64(len(b.members)))
 	}
 	if err != nil {
-		return fmt.Errorf("append to %s: %w", w.path, err)
+		err = fmt.Errorf("append to %s: %w", w.path, err)
 	}
-	return nil
+	if written > 0 && w.opts.Sync {
+		if serr := syscall.Fsync(w.fd); serr != nil {
+			syncErr = fmt.Errorf("append to %s: fsync: %w", w.path, serr)
+		}
+	}
+	return written, err, syncErr
 }
 
 // LockTimeouts returns how many appends were written without the lock
@@ -211,7 +357,8 @@ func (w *Writer) LockTimeouts() uint64 {
 	return w.lockTimeouts.Load()
 }
 
-// Close closes the current file. Appends after Close return ErrClosed.
+// Close waits for the appends already queued to be written, then closes the
+// current file. Appends after Close return ErrClosed.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -219,6 +366,12 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
+	for w.writing {
+		if w.opts.waiting != nil {
+			w.opts.waiting()
+		}
+		w.idle.Wait()
+	}
 	return w.closeFile()
 }
 
@@ -345,7 +498,7 @@ func syncDir(dir string) error {
 // could not be had and buf was written without it.
 func writeLocked(fd int, o *Options, buf []byte, ends []int) (timedOut bool, err error) {
 	locked := lockFile(fd, o.lockTimeout())
-	err = writeAll(fd, buf, ends, locked, o.writeFunc())
+	_, err = writeAll(fd, buf, ends, locked, o.writeFunc())
 	if locked {
 		_ = syscall.Flock(fd, syscall.LOCK_UN) // closing the file releases it too
 	}
@@ -392,8 +545,9 @@ const maxRestarts = 3
 // rest is simply continued. Without the lock another process may have
 // appended in between, so the cut record is written again from its leading
 // newline: the cut part stays behind as a fragment line readers skip, and the
-// record itself lands whole.
-func writeAll(fd int, buf []byte, ends []int, locked bool, write func(int, []byte) (int, error)) error {
+// record itself lands whole. It returns how far buf is in the file: on an
+// error, the records ending at or before that offset were written whole.
+func writeAll(fd int, buf []byte, ends []int, locked bool, write func(int, []byte) (int, error)) (int, error) {
 	off, restarts := 0, 0
 	for off < len(buf) {
 		n, err := write(fd, buf[off:])
@@ -404,16 +558,16 @@ func writeAll(fd int, buf []byte, ends []int, locked bool, write func(int, []byt
 		case err == syscall.EINTR:
 			continue
 		case err != nil:
-			return fmt.Errorf("write (%d of %d bytes written): %w", off, len(buf), err)
+			return off, fmt.Errorf("write (%d of %d bytes written): %w", off, len(buf), err)
 		case n <= 0:
-			return fmt.Errorf("write (%d of %d bytes written): no progress", off, len(buf))
+			return off, fmt.Errorf("write (%d of %d bytes written): no progress", off, len(buf))
 		}
 		if off < len(buf) && !locked && restarts < maxRestarts {
 			off = recordStart(ends, off)
 			restarts++
 		}
 	}
-	return nil
+	return off, nil
 }
 
 // recordStart returns the offset at which the record containing off begins.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -596,5 +597,222 @@ func TestOnNetworkFS(t *testing.T) {
 	}
 	if _, err := OnNetworkFS(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("OnNetworkFS(missing dir) succeeded, want an error")
+	}
+}
+
+// gatedWriter opens a Writer whose first write(2) waits until release is
+// closed. started is closed when that write begins; waiting receives a value
+// whenever a caller starts waiting for a write in progress. Later writes go
+// through then (nil: syscall.Write), numbered from 2.
+type gatedWriter struct {
+	w       *Writer
+	path    string
+	started chan struct{}
+	release chan struct{}
+	waiting chan struct{}
+	calls   atomic.Int32
+}
+
+func newGatedWriter(tb testing.TB, mutate func(*Options), then func(call int32, fd int, p []byte) (int, error)) *gatedWriter {
+	tb.Helper()
+	dir := tb.TempDir()
+	g := &gatedWriter{
+		path:    filepath.Join(dir, FileName(day1)),
+		started: make(chan struct{}),
+		release: make(chan struct{}),
+		waiting: make(chan struct{}, 64),
+	}
+	opts := Options{
+		Dir: dir,
+		Now: fixedNow(day1),
+		write: func(fd int, p []byte) (int, error) {
+			call := g.calls.Add(1)
+			if call == 1 {
+				close(g.started)
+				<-g.release
+			}
+			if then != nil && call > 1 {
+				return then(call, fd, p)
+			}
+			return syscall.Write(fd, p)
+		},
+		waiting: func() { g.waiting <- struct{}{} },
+	}
+	if mutate != nil {
+		mutate(&opts)
+	}
+	w, err := OpenWriter(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { w.Close() })
+	g.w = w
+	return g
+}
+
+// appendAsync starts w.Append(recs...) and returns where its result will come.
+func appendAsync(w *Writer, recs ...Record) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- w.Append(recs...) }()
+	return done
+}
+
+// callerRecords returns n records of caller c, of varying sizes.
+func callerRecords(tb testing.TB, c, n int) []Record {
+	tb.Helper()
+	recs := make([]Record, n)
+	for i := range recs {
+		recs[i] = testRecord(tb, fmt.Sprintf("c%02d-%d", c, i), (c*7919+i*104729)%3000)
+	}
+	return recs
+}
+
+// TestWriterGroupCommit holds the first write while other callers queue
+// behind it: they must share one write, and each caller's records must land
+// whole, in order and next to each other.
+func TestWriterGroupCommit(t *testing.T) {
+	tests := []struct {
+		name      string
+		followers int
+		perCaller int
+		lockHeld  bool // another process holds the flock: every write goes without it
+	}{
+		{name: "one follower", followers: 1, perCaller: 1},
+		{name: "many followers, several records each", followers: 12, perCaller: 3},
+		{name: "lock timeouts count every append", followers: 5, perCaller: 2, lockHeld: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGatedWriter(t, func(o *Options) {
+				if tt.lockHeld {
+					o.LockTimeout = time.Millisecond
+				}
+			}, nil)
+			if tt.lockHeld {
+				holdLock(t, g.path)
+			}
+			callers := make([][]Record, 1+tt.followers)
+			for c := range callers {
+				callers[c] = callerRecords(t, c, tt.perCaller)
+			}
+			results := []<-chan error{appendAsync(g.w, callers[0]...)}
+			<-g.started
+			for c := 1; c < len(callers); c++ {
+				results = append(results, appendAsync(g.w, callers[c]...))
+				<-g.waiting
+			}
+			close(g.release)
+			for c, res := range results {
+				if err := <-res; err != nil {
+					t.Errorf("caller %d: %v", c, err)
+				}
+			}
+			if got := g.calls.Load(); got != 2 {
+				t.Errorf("write(2) calls = %d, want 2 (the first caller's, then one for all %d followers)", got, tt.followers)
+			}
+			wantTimeouts := uint64(0)
+			if tt.lockHeld {
+				wantTimeouts = uint64(len(callers))
+			}
+			if got := g.w.LockTimeouts(); got != wantTimeouts {
+				t.Errorf("LockTimeouts() = %d, want %d", got, wantTimeouts)
+			}
+			var want []Record
+			for _, recs := range callers {
+				want = append(want, recs...) // queued in this order, so written in it
+			}
+			got := readSpool(t, g.path)
+			if diff := cmp.Diff(spoolLines{recs: want}, got, cmp.AllowUnexported(spoolLines{}), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("spool (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestWriterGroupCommitErrors fails a shared write part-way: the callers whose
+// records were written whole succeed, the others get the error.
+func TestWriterGroupCommitErrors(t *testing.T) {
+	callers := [][]Record{
+		callerRecords(t, 0, 1), // leads alone
+		callerRecords(t, 1, 2), // written whole
+		callerRecords(t, 2, 2), // its second record is cut
+		callerRecords(t, 3, 1), // not written
+	}
+	cut := len(Encode(Encode(Encode(nil, callers[1][0]), callers[1][1]), callers[2][0])) + 100
+	g := newGatedWriter(t, nil, func(call int32, fd int, p []byte) (int, error) {
+		if call == 2 {
+			n, err := syscall.Write(fd, p[:cut])
+			if err != nil {
+				return n, err
+			}
+			return n, syscall.ENOSPC
+		}
+		return syscall.Write(fd, p)
+	})
+	results := []<-chan error{appendAsync(g.w, callers[0]...)}
+	<-g.started
+	for _, recs := range callers[1:] {
+		results = append(results, appendAsync(g.w, recs...))
+		<-g.waiting
+	}
+	close(g.release)
+	wantErr := []bool{false, false, true, true}
+	for c, res := range results {
+		err := <-res
+		if got := err != nil; got != wantErr[c] {
+			t.Errorf("caller %d: Append = %v, want error %v", c, err, wantErr[c])
+		}
+		if err != nil && !errors.Is(err, syscall.ENOSPC) {
+			t.Errorf("caller %d: Append = %v, want ENOSPC", c, err)
+		}
+	}
+	after := testRecord(t, "after", 10)
+	if err := g.w.Append(after); err != nil {
+		t.Fatal(err)
+	}
+	enc := Encode(nil, callers[2][1])
+	want := spoolLines{
+		recs:      []Record{callers[0][0], callers[1][0], callers[1][1], callers[2][0], after},
+		fragments: []string{string(enc[1:100])},
+	}
+	got := readSpool(t, g.path)
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(spoolLines{}), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("spool (-want +got):\n%s", diff)
+	}
+}
+
+// TestWriterCloseWaitsForQueuedAppends closes the Writer while a write is in
+// progress and others wait behind it: they are written, then the file closes.
+func TestWriterCloseWaitsForQueuedAppends(t *testing.T) {
+	g := newGatedWriter(t, nil, nil)
+	callers := [][]Record{callerRecords(t, 0, 1), callerRecords(t, 1, 2), callerRecords(t, 2, 1)}
+	results := []<-chan error{appendAsync(g.w, callers[0]...)}
+	<-g.started
+	for _, recs := range callers[1:] {
+		results = append(results, appendAsync(g.w, recs...))
+		<-g.waiting
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- g.w.Close() }()
+	<-g.waiting // Close waits for the write in progress
+	if err := g.w.Append(testRecord(t, "late", 0)); !errors.Is(err, ErrClosed) {
+		t.Errorf("Append while closing = %v, want ErrClosed", err)
+	}
+	close(g.release)
+	for c, res := range results {
+		if err := <-res; err != nil {
+			t.Errorf("caller %d: %v", c, err)
+		}
+	}
+	if err := <-closed; err != nil {
+		t.Errorf("Close = %v", err)
+	}
+	var want []Record
+	for _, recs := range callers {
+		want = append(want, recs...)
+	}
+	got := readSpool(t, g.path)
+	if diff := cmp.Diff(spoolLines{recs: want}, got, cmp.AllowUnexported(spoolLines{}), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("spool (-want +got):\n%s", diff)
 	}
 }
