@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -70,6 +71,7 @@ type serveConfig struct {
 	storeMaxAge     time.Duration
 	storeMaxBytes   int64
 	storePayloadMax int
+	storeCommit     time.Duration
 }
 
 func serveFlags(env func(string) string) (*flag.FlagSet, *serveConfig) {
@@ -107,6 +109,7 @@ func serveFlags(env func(string) string) (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.storeMaxAge, "store.retention.time", 30*24*time.Hour, "events older than this are deleted from the store")
 	fs.Int64Var(&c.storeMaxBytes, "store.retention.size", 2<<30, "the store is kept under this many bytes; the oldest events go first")
 	fs.IntVar(&c.storePayloadMax, "store.payload-max-bytes", 64<<10, "payload bytes kept per stored event (the full payload stays in the spool)")
+	fs.DurationVar(&c.storeCommit, "store.commit-delay", store.DefaultCommitDelay, "how long stored events gather before one transaction commits them (the live stream does not wait; queries see events this much later; 0 commits at once)")
 	fs.StringVar(&c.otlpHeaders, "otlp.headers", "", "extra OTLP headers as key=value,key=value (default from OTEL_EXPORTER_OTLP_[TRACES_]HEADERS)")
 	return fs, c
 }
@@ -251,6 +254,7 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		st, err = store.Open(ctx, store.Options{
 			Path:            c.storePath,
 			PayloadMaxBytes: c.storePayloadMax,
+			CommitDelay:     cmp.Or(c.storeCommit, -1),
 			MaxAge:          c.storeMaxAge,
 			MaxBytes:        c.storeMaxBytes,
 			CaptureContent:  c.captureContent,
@@ -264,6 +268,7 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	brokerOpts := live.Options{Logger: logger, AssignSeq: st == nil}
 	if st != nil {
 		brokerOpts.Replay = st.EventsAfter
+		brokerOpts.WaitStored = st.WaitSeq
 		if brokerOpts.StartSeq, err = st.MaxSeq(ctx); err != nil {
 			return fmt.Errorf("read event store: %w", err)
 		}

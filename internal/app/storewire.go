@@ -11,9 +11,12 @@ import (
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
 
-// historySink stores each batch (when the store is on) and then publishes its
-// events to the live stream with the sequence numbers the store gave them, so
-// a stream client can resume from the store without a gap.
+// historySink numbers each batch in the store (when the store is on), hands
+// it to the store's group commit and publishes it to the live stream at once,
+// with the numbers the store gave it: the stream does not wait for the
+// commit. A resuming client waits for it instead (live.Options.WaitStored),
+// and the pipeline checkpoints a batch only once it is committed (Mark,
+// WaitDurable), so a crash loses nothing the spool had.
 type historySink struct {
 	store      *store.Store // nil: no store, the broker numbers events itself
 	broker     *live.Broker
@@ -28,12 +31,28 @@ func (h *historySink) Consume(ctx context.Context, b *pipeline.Batch) error {
 		h.buf = append(h.buf, store.FromEvent(&b.Events[i], h.payloadMax, h.capture))
 	}
 	if h.store != nil {
-		if err := h.store.Insert(ctx, h.buf, b.Spans); err != nil {
+		if err := h.store.Enqueue(ctx, h.buf, b.Spans); err != nil {
 			return fmt.Errorf("store batch: %w", err)
 		}
 	}
 	h.broker.Publish(h.buf)
 	return nil
+}
+
+// Mark implements pipeline.DurableSink.
+func (h *historySink) Mark() uint64 {
+	if h.store == nil {
+		return 0
+	}
+	return h.store.Mark()
+}
+
+// WaitDurable implements pipeline.DurableSink.
+func (h *historySink) WaitDurable(ctx context.Context, mark uint64) error {
+	if h.store == nil {
+		return nil
+	}
+	return h.store.WaitDurable(ctx, mark)
 }
 
 // statusFunc answers GET /api/v1/status from the daemon's parts.

@@ -17,7 +17,8 @@ import (
 
 // ReplayFunc returns up to limit events with Seq > afterSeq that match f, in
 // ascending Seq order: the store's EventsAfter. Every event handed to Publish
-// must already be readable through it.
+// must be readable through it, at once or, with Options.WaitStored, once
+// WaitStored returned.
 type ReplayFunc func(ctx context.Context, afterSeq int64, f wire.Filter, limit int) ([]wire.Event, error)
 
 // Options configures a Broker. The zero value works: no store, a ring of
@@ -27,6 +28,10 @@ type Options struct {
 	// in-memory ring of the last RingSize published events (the store is
 	// optional); a resume point older than the ring gets what the ring holds.
 	Replay ReplayFunc
+	// WaitStored, when set, blocks until the events published up to seq are
+	// readable through Replay (the store commits after Publish); a resume
+	// calls it before replaying.
+	WaitStored func(ctx context.Context, seq int64) error
 	// RingSize is the ring's length in events when Replay is nil (default 10000).
 	RingSize int
 	// Buffer is each subscriber's buffer in events (default 4096). A subscriber

@@ -11,10 +11,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -609,5 +611,51 @@ func golden(tb testing.TB, name, got string) {
 	}
 	if diff := cmp.Diff(string(want), got); diff != "" {
 		tb.Errorf("%s (-want +got):\n%s", path, diff)
+	}
+}
+
+// TestResumeWaitsForTheStore: events are published before the store commits
+// them; a resume waits (WaitStored) until they can be read back rather than
+// skip them.
+func TestResumeWaitsForTheStore(t *testing.T) {
+	store := &memStore{}
+	var waitedFor atomic.Int64
+	committed := make(chan struct{})
+	b := New(Options{Replay: store.EventsAfter, WaitStored: func(ctx context.Context, seq int64) error {
+		waitedFor.Store(seq)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-committed:
+			return nil
+		}
+	}})
+	srv := startServer(t, b)
+	fd := &feed{b: b, store: store, size: 100}
+	c := dial(t, srv, "", "")
+	fd.publish(10)
+	for range 10 {
+		c.nextEvent(t)
+	}
+	c.close()
+
+	// Published, not stored yet.
+	fd.store = nil
+	lagging := fd.publish(100)
+	go func() {
+		for waitedFor.Load() == 0 {
+			runtime.Gosched()
+		}
+		store.add(lagging)
+		close(committed)
+	}()
+	c = dial(t, srv, "", "10")
+	var got []wire.Event
+	for range 100 {
+		got = append(got, c.nextEvent(t))
+	}
+	diffSeqs(t, seqRange(11, 110), seqs(got))
+	if w := waitedFor.Load(); w != 110 {
+		t.Errorf("WaitStored(%d), want the live start 110", w)
 	}
 }

@@ -219,6 +219,17 @@ func (st *stream) replay(ctx context.Context, f wire.Filter, liveStart int64) er
 		return err
 	}
 	cursor := st.sent
+	if b.opts.WaitStored != nil && cursor < liveStart {
+		// Events are published before the store commits them: wait until
+		// everything up to the live start can be read back.
+		if err := b.opts.WaitStored(ctx, liveStart); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			b.opts.Logger.Warn("wait for stored stream events", "seq", liveStart, "err", err)
+			return fmt.Errorf("%w up to seq %d: %w", errReplay, liveStart, err)
+		}
+	}
 	for cursor < liveStart {
 		evs, err := b.opts.Replay(ctx, cursor, f, b.replayPage)
 		if err != nil {

@@ -40,6 +40,18 @@ type Sink interface {
 	Consume(ctx context.Context, b *Batch) error
 }
 
+// DurableSink is a Sink that accepts a batch before it is durable (the
+// store's group commit). A checkpoint covers a batch only once every
+// DurableSink has made it durable, so a crash never skips an event such a sink
+// had accepted but not kept.
+type DurableSink interface {
+	Sink
+	// Mark returns a mark covering every batch consumed so far.
+	Mark() uint64
+	// WaitDurable blocks until the batches up to mark are durable or ctx ends.
+	WaitDurable(ctx context.Context, mark uint64) error
+}
+
 // Rejection reasons: the reason label of claude_hooks_records_rejected_total.
 const (
 	RejectMalformedRecord = "malformed_record" // a torn fragment or garbage line in the spool
@@ -75,6 +87,10 @@ type Options struct {
 	// CheckpointInterval is the longest time between checkpoints while events
 	// flow (default 1 s). A checkpoint is also written on shutdown.
 	CheckpointInterval time.Duration
+	// DurableTimeout bounds how long the final checkpoint waits for the
+	// durable sinks at shutdown (default 10 s); past it the checkpoint is not
+	// written and the next start replays from the previous one.
+	DurableTimeout time.Duration
 	// BatchSize caps the lines read per batch (default 1024).
 	BatchSize int
 	// ExpireInterval is how often idle sessions are expired (default 10 s).
@@ -115,10 +131,17 @@ type Pipeline struct {
 	lastLag        time.Duration
 	// pending hands the latest checkpoint snapshot to the writer goroutine;
 	// a newer snapshot replaces one not yet written.
-	pending            chan checkpoint.Checkpoint
+	pending            chan snapshot
 	saveFailed         atomic.Bool
+	skipped            atomic.Bool // the saver dropped a snapshot at shutdown
 	backlog            atomic.Int64
 	checkpointFailures atomic.Uint64
+}
+
+// snapshot is a checkpoint with the durable sinks' marks it waits for.
+type snapshot struct {
+	cp    checkpoint.Checkpoint
+	marks []uint64 // by durable sink, in Options.Sinks order
 }
 
 // New builds a pipeline; call Restore before Run to continue from a checkpoint.
@@ -131,6 +154,9 @@ func New(opts Options) (*Pipeline, error) {
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 1024
+	}
+	if opts.DurableTimeout <= 0 {
+		opts.DurableTimeout = 10 * time.Second
 	}
 	if opts.ExpireInterval <= 0 {
 		opts.ExpireInterval = 10 * time.Second
@@ -215,16 +241,21 @@ func (p *Pipeline) Restore() ([]tail.Position, error) {
 func (p *Pipeline) Run(ctx context.Context, src Source) error {
 	// Checkpoints are written by their own goroutine: two fsyncs take
 	// milliseconds, and the events behind them must not wait for that.
-	p.pending = make(chan checkpoint.Checkpoint, 1)
+	p.pending = make(chan snapshot, 1)
 	saverDone := make(chan struct{})
-	go func() { defer close(saverDone); p.saveLoop() }()
+	// A snapshot waiting for durable sinks is given up at shutdown: the
+	// final checkpoint covers it.
+	saveCtx, cancelSave := context.WithCancel(context.WithoutCancel(ctx))
+	go func() { defer close(saverDone); p.saveLoop(saveCtx) }()
 	defer func() {
 		if p.pending != nil {
+			cancelSave()
 			close(p.pending)
 			<-saverDone
 		}
 	}()
 	stopSaver := func() {
+		cancelSave()
 		close(p.pending)
 		<-saverDone
 		p.pending = nil
@@ -240,7 +271,7 @@ func (p *Pipeline) Run(ctx context.Context, src Source) error {
 		cancel()
 		if ctx.Err() != nil {
 			stopSaver()
-			return p.finish(src, dirty)
+			return p.finish(src, dirty || p.skipped.Load())
 		}
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("read spool: %w", err)
@@ -267,7 +298,7 @@ func (p *Pipeline) Run(ctx context.Context, src Source) error {
 		}
 		if err := p.deliver(ctx, &batch); err != nil {
 			stopSaver()
-			return p.finish(src, dirty)
+			return p.finish(src, dirty || p.skipped.Load())
 		}
 		p.observeProcessing(start, len(batch.Events))
 		dirty = true
@@ -448,6 +479,7 @@ func (p *Pipeline) lastCheckpointTime() time.Time {
 // snapshot to the writer goroutine, or writes it here when none runs (the
 // final checkpoint). It reports whether the snapshot was taken (or, written
 // here, saved). A failed write is loud (error log, counter) and retried.
+// A snapshot is written only once the durable sinks hold what it covers.
 func (p *Pipeline) checkpoint(src Source) bool {
 	if p.opts.CheckpointPath == "" {
 		return true
@@ -457,10 +489,17 @@ func (p *Pipeline) checkpoint(src Source) bool {
 		p.saved(err)
 		return false
 	}
+	snap := snapshot{cp: cp, marks: p.marks()}
 	p.mu.Lock()
 	p.lastCheckpoint = p.opts.Now() // paces the next snapshot and any retry
 	p.mu.Unlock()
 	if p.pending == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), p.opts.DurableTimeout)
+		defer cancel()
+		if err := p.waitDurable(ctx, snap.marks); err != nil {
+			p.saved(fmt.Errorf("final checkpoint not written, the sinks did not make the events durable: %w", err))
+			return false
+		}
 		err := checkpoint.Save(p.opts.CheckpointPath, cp)
 		p.saved(err)
 		return err == nil
@@ -469,14 +508,44 @@ func (p *Pipeline) checkpoint(src Source) bool {
 	case <-p.pending: // drop the older snapshot not yet written
 	default:
 	}
-	p.pending <- cp
+	p.pending <- snap
 	return true
 }
 
-// saveLoop writes handed-over snapshots until pending is closed.
-func (p *Pipeline) saveLoop() {
-	for cp := range p.pending {
-		p.saved(checkpoint.Save(p.opts.CheckpointPath, cp))
+// marks returns the durable sinks' marks, in order.
+func (p *Pipeline) marks() []uint64 {
+	var marks []uint64
+	for _, s := range p.opts.Sinks {
+		if d, ok := s.(DurableSink); ok {
+			marks = append(marks, d.Mark())
+		}
+	}
+	return marks
+}
+
+// waitDurable waits until every durable sink holds its mark.
+func (p *Pipeline) waitDurable(ctx context.Context, marks []uint64) error {
+	i := 0
+	for _, s := range p.opts.Sinks {
+		if d, ok := s.(DurableSink); ok {
+			if err := d.WaitDurable(ctx, marks[i]); err != nil {
+				return fmt.Errorf("%T: %w", s, err)
+			}
+			i++
+		}
+	}
+	return nil
+}
+
+// saveLoop writes handed-over snapshots, each once its events are durable,
+// until pending is closed. A snapshot whose wait ctx cuts short is dropped.
+func (p *Pipeline) saveLoop(ctx context.Context) {
+	for snap := range p.pending {
+		if err := p.waitDurable(ctx, snap.marks); err != nil {
+			p.skipped.Store(true) // shutting down: the final checkpoint covers it
+			continue
+		}
+		p.saved(checkpoint.Save(p.opts.CheckpointPath, snap.cp))
 	}
 }
 

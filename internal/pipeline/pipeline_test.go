@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/claudehooks/claude-hooks-exporter/internal/checkpoint"
 	"os"
 	"path/filepath"
 	"strings"
@@ -255,4 +256,99 @@ func TestOversizeLineCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	runUntil(t, p, tl, func(s Stats) bool { return s.Applied == 2 && s.Rejected[RejectOversized] == 1 })
+}
+
+// durableSink records batches and makes them durable only when allowed.
+type durableSink struct {
+	recordingSink
+	mu       sync.Mutex
+	marks    uint64
+	durable  bool // every batch consumed so far is durable
+	released chan struct{}
+}
+
+func (s *durableSink) Consume(ctx context.Context, b *Batch) error {
+	s.mu.Lock()
+	s.marks++
+	s.mu.Unlock()
+	return s.recordingSink.Consume(ctx, b)
+}
+
+func (s *durableSink) Mark() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.marks
+}
+
+func (s *durableSink) WaitDurable(ctx context.Context, mark uint64) error {
+	s.mu.Lock()
+	ok := s.durable
+	s.mu.Unlock()
+	if ok {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.released:
+		return nil
+	}
+}
+
+// TestCheckpointWaitsForDurableSinks: a checkpoint is written only once the
+// durable sinks hold what it covers; at shutdown it is given up after
+// DurableTimeout, so the next start replays those events.
+func TestCheckpointWaitsForDurableSinks(t *testing.T) {
+	dir := t.TempDir()
+	cpPath := filepath.Join(t.TempDir(), "checkpoint.json")
+	all := samples(t)
+	writeSpool(t, dir, all, time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC))
+
+	never := &durableSink{released: make(chan struct{})}
+	p1, err := New(Options{Tracker: session.New(session.Options{}), CheckpointPath: cpPath, CheckpointInterval: time.Millisecond,
+		DurableTimeout: 50 * time.Millisecond, Sinks: []Sink{never}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p1.Run(ctx, newTailer(t, dir, nil)) }()
+	for n, _ := never.counts(); n < len(all); n, _ = never.counts() {
+		select {
+		case err := <-done:
+			t.Fatalf("Run stopped early: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "final checkpoint") {
+		t.Errorf("Run = %v, want an error about the final checkpoint", err)
+	}
+	if _, ok, err := checkpoint.Load(cpPath); ok || err != nil {
+		t.Fatalf("a checkpoint was written (err %v) although the sink made nothing durable", err)
+	}
+	var failures uint64
+	p1.Snapshot(func(s Stats) { failures = s.CheckpointFailures })
+	if failures == 0 {
+		t.Error("the final checkpoint given up is not counted as a failure")
+	}
+
+	// The next start replays everything, then checkpoints once it is durable.
+	later := &durableSink{released: make(chan struct{})}
+	p2, err := New(Options{Tracker: session.New(session.Options{}), CheckpointPath: cpPath, Sinks: []Sink{later}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos, err := p2.Restore()
+	if err != nil || pos != nil {
+		t.Fatalf("restore: %v %v, want nothing", pos, err)
+	}
+	close(later.released)
+	runUntil(t, p2, newTailer(t, dir, nil), func(s Stats) bool { return s.Applied == uint64(len(all)) })
+	if n, _ := later.counts(); n != len(all) {
+		t.Fatalf("replayed %d events, want %d", n, len(all))
+	}
+	if _, ok, err := checkpoint.Load(cpPath); !ok || err != nil {
+		t.Fatalf("no checkpoint after the sink made the events durable (err %v)", err)
+	}
 }
