@@ -170,11 +170,13 @@ type Writer struct {
 	spare   *batch // a batch's buffers kept for reuse
 
 	// The file, touched only by the leader, and by Close once no one writes.
-	fd   int // -1 when no file is open
-	name string
-	path string
-	dev  uint64
-	ino  uint64
+	fd        int // -1 when no file is open
+	name      string
+	path      string
+	dev       uint64
+	ino       uint64
+	checkedAt time.Time // when the path was last seen to name the open file
+	recheckAt time.Time // when to look again: recheckInterval later, or at midnight UTC
 }
 
 // batch is the records of one or more appends, written together.
@@ -212,9 +214,11 @@ func OpenWriter(opts Options) (*Writer, error) {
 	}
 	w := &Writer{opts: opts, fd: -1, next: &batch{}, spare: &batch{}}
 	w.idle.L = &w.mu
-	if err := w.reopen(FileName(w.opts.now())); err != nil {
+	now := w.opts.now()
+	if err := w.reopen(FileName(now)); err != nil {
 		return nil, err
 	}
+	w.checked(now)
 	return w, nil
 }
 
@@ -375,17 +379,45 @@ func (w *Writer) Close() error {
 	return w.closeFile()
 }
 
+// recheckInterval is how long a Writer trusts that its path still names the
+// open file before it stats the path again. Stat on every append cost a
+// tenth of the daemon's ingest CPU; a file removed or replaced under a
+// running daemon is rare, and the appends of this interval are what may go
+// to the old file.
+const recheckInterval = 100 * time.Millisecond
+
 // current makes sure w.fd is today's file and still the one at its path:
-// writing to a file that was removed would lose the records.
+// writing to a file that was removed would lose the records. It stats the
+// path at most every recheckInterval (by Options.Now), and at once when the
+// UTC day changes or the clock went back.
 func (w *Writer) current() error {
-	name := FileName(w.opts.now())
+	now := w.opts.now()
+	if w.fd >= 0 && now.Before(w.recheckAt) && !now.Before(w.checkedAt) {
+		return nil
+	}
+	name := FileName(now)
 	if w.fd >= 0 && name == w.name {
 		var st syscall.Stat_t
 		if err := syscall.Stat(w.path, &st); err == nil && uint64(st.Dev) == w.dev && uint64(st.Ino) == w.ino {
+			w.checked(now)
 			return nil
 		}
 	}
-	return w.reopen(name)
+	if err := w.reopen(name); err != nil {
+		return err
+	}
+	w.checked(now)
+	return nil
+}
+
+// checked notes that the path named the open file at now.
+func (w *Writer) checked(now time.Time) {
+	u := now.UTC()
+	nextDay := time.Date(u.Year(), u.Month(), u.Day()+1, 0, 0, 0, 0, time.UTC)
+	w.checkedAt, w.recheckAt = now, now.Add(recheckInterval)
+	if nextDay.Before(w.recheckAt) {
+		w.recheckAt = nextDay
+	}
 }
 
 func (w *Writer) reopen(name string) error {

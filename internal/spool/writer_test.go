@@ -453,6 +453,10 @@ func (c *clock) Set(t time.Time) {
 	c.now = t
 }
 
+// TestWriterFollowsDayAndFile moves to the next day's file at midnight UTC
+// and to a new file once the path no longer names the open one (removed or
+// replaced), which the Writer checks every recheckInterval by Options.Now, and
+// at once when that clock goes back.
 func TestWriterFollowsDayAndFile(t *testing.T) {
 	dir := t.TempDir()
 	clk := &clock{now: day1}
@@ -461,29 +465,45 @@ func TestWriterFollowsDayAndFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	recs := []Record{testRecord(t, "day1", 1), testRecord(t, "day2", 1), testRecord(t, "after-removal", 1), testRecord(t, "after-replace", 1)}
-	if err := w.Append(recs[0]); err != nil {
-		t.Fatal(err)
-	}
-	clk.Set(day1.Add(2 * time.Second))
-	if err := w.Append(recs[1]); err != nil {
-		t.Fatal(err)
-	}
 	day2Path := filepath.Join(dir, "spool-20260305.jsonl")
-	if err := os.Remove(day2Path); err != nil {
-		t.Fatal(err)
+	replace := func(suffix string) {
+		t.Helper()
+		if err := os.Rename(day2Path, day2Path+suffix); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(day2Path, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := w.Append(recs[2]); err != nil {
-		t.Fatal(err)
+	steps := []struct {
+		name   string
+		before func() // changes the clock or the files before the append
+	}{
+		{"day1", func() { clk.Set(day1.Add(950 * time.Millisecond)) }},
+		// Only 50ms later, within the recheck interval, but a new UTC day.
+		{"day2", func() { clk.Set(day1.Add(time.Second)) }},
+		{"after-removal", func() {
+			if err := os.Remove(day2Path); err != nil {
+				t.Fatal(err)
+			}
+			clk.Set(clk.Now().Add(recheckInterval))
+		}},
+		{"after-replace", func() {
+			replace(".old")
+			clk.Set(clk.Now().Add(recheckInterval))
+		}},
+		{"after-clock-went-back", func() {
+			replace(".old2")
+			clk.Set(clk.Now().Add(-time.Millisecond))
+		}},
 	}
-	if err := os.Rename(day2Path, day2Path+".old"); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(day2Path, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Append(recs[3]); err != nil {
-		t.Fatal(err)
+	recs := map[string]Record{}
+	for _, st := range steps {
+		st.before()
+		recs[st.name] = testRecord(t, st.name, 1)
+		if err := w.Append(recs[st.name]); err != nil {
+			t.Fatalf("append %s: %v", st.name, err)
+		}
 	}
 	files := map[string][]Record{}
 	entries, err := os.ReadDir(dir)
@@ -494,9 +514,10 @@ func TestWriterFollowsDayAndFile(t *testing.T) {
 		files[e.Name()] = readSpool(t, filepath.Join(dir, e.Name())).recs
 	}
 	want := map[string][]Record{
-		"spool-20260304.jsonl":     {recs[0]},
-		"spool-20260305.jsonl.old": {recs[2]},
-		"spool-20260305.jsonl":     {recs[3]},
+		"spool-20260304.jsonl":      {recs["day1"]},
+		"spool-20260305.jsonl.old":  {recs["after-removal"]},
+		"spool-20260305.jsonl.old2": {recs["after-replace"]},
+		"spool-20260305.jsonl":      {recs["after-clock-went-back"]},
 	}
 	if diff := cmp.Diff(want, files, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("spool files (-want +got):\n%s", diff)
