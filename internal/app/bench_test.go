@@ -147,7 +147,7 @@ func BenchmarkHTTPIngest(b *testing.B) {
 			payload := []byte(fmt.Sprintf(`{"session_id":"5f0c2a9e-3b7d-4c41-9e62-8d1f0b7a4c13","hook_event_name":"PostToolUse","tool_name":"Read","tool_use_id":"toolu_x","tool_input":{"file_path":"/src/app/main.go"},"tool_response":{"content":%q},"duration_ms":3}`, strings.Repeat("package main\n", 140)))
 			for b.Loop() {
 				cpu0, _ := procStat(b, pid)
-				var peak atomic.Int64
+				var peak, peakAnon atomic.Int64
 				stop := make(chan struct{})
 				go func() {
 					t := time.NewTicker(50 * time.Millisecond)
@@ -159,6 +159,7 @@ func BenchmarkHTTPIngest(b *testing.B) {
 						case <-t.C:
 							if _, rss := procStat(b, pid); rss > peak.Load() {
 								peak.Store(rss)
+								peakAnon.Store(rssAnon(pid))
 							}
 						}
 					}
@@ -170,19 +171,9 @@ func BenchmarkHTTPIngest(b *testing.B) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						resp, err := http.Get("http://" + d.addr + "/debug/pprof/profile?seconds=4")
-						if err != nil {
+						if err := fetch("http://"+d.addr+"/debug/pprof/profile?seconds=4", out); err != nil {
 							b.Error(err)
-							return
 						}
-						defer resp.Body.Close()
-						f, err := os.Create(out)
-						if err != nil {
-							b.Error(err)
-							return
-						}
-						io.Copy(f, resp.Body)
-						f.Close()
 					}()
 				}
 				for range clients {
@@ -213,12 +204,21 @@ func BenchmarkHTTPIngest(b *testing.B) {
 				})
 				applied := time.Since(start)
 				close(stop)
+				if out := os.Getenv("CHX_DAEMON_HEAPPROFILE"); out != "" {
+					// The daemon's heap once every event is applied: go tool pprof <binary> <file>.
+					if err := fetch("http://"+d.addr+"/debug/pprof/heap", out); err != nil {
+						b.Error(err)
+					}
+				}
 				cpu1, rss := procStat(b, pid)
 				peakRSS := max(peak.Load(), rss)
 				b.ReportMetric(total/accepted.Seconds(), "accepted-events/s")
 				b.ReportMetric(total/applied.Seconds(), "applied-events/s")
 				b.ReportMetric(float64((cpu1-cpu0).Microseconds())/total, "cpu-us/event")
 				b.ReportMetric(float64(peakRSS)/(1<<20), "peak-rss-MiB")
+				// Of which anonymous memory (heaps, SQLite's caches); the rest
+				// is the executable's pages.
+				b.ReportMetric(float64(peakAnon.Load())/(1<<20), "peak-anon-MiB")
 				if storeOn {
 					fi, err := os.Stat(filepath.Join(state, "events.db"))
 					if err == nil {
@@ -228,4 +228,40 @@ func BenchmarkHTTPIngest(b *testing.B) {
 			}
 		})
 	}
+}
+
+// fetch saves the body of a GET to a file.
+func fetch(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// rssAnon reads a process's anonymous resident memory (RssAnon) in bytes.
+func rssAnon(pid int) int64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(raw)) {
+		if rest, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }

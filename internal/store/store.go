@@ -177,7 +177,9 @@ func (s *Store) open(ctx context.Context) error {
 	// so that its file does not keep the size of the largest batch.
 	wp.Add("_pragma", "journal_size_limit(4194304)")
 	wp.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", autoCheckpointPages))
-	wp.Add("_pragma", "cache_size(-16384)")
+	// 4 MiB: inserts cost the same CPU with 16 MiB (measured at 80,000
+	// events, 340 MB), and the daemon's memory target is 60 MiB.
+	wp.Add("_pragma", "cache_size(-4096)")
 	wp.Add("_pragma", "temp_store(MEMORY)")
 	var err error
 	if s.wdb, err = sql.Open("sqlite", dsn(s.path, wp)); err != nil {
@@ -230,6 +232,7 @@ func (s *Store) open(ctx context.Context) error {
 
 	cp := url.Values{}
 	cp.Add("_pragma", "busy_timeout(10000)")
+	cp.Add("_pragma", "cache_size(-512)") // a checkpoint copies pages; it needs no cache
 	if s.cdb, err = sql.Open("sqlite", dsn(s.path, cp)); err != nil {
 		return err
 	}
