@@ -179,6 +179,7 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []sessi
 		eventArgs   = make([]any, 0, len(events)*eventWidth)
 		payloadArgs = make([]any, 0, len(events)*3)
 		ftsArgs     = make([]any, 0, len(events)*4)
+		payloads    = make([][]byte, 0, len(events))
 	)
 	for i := range events {
 		ev := &events[i]
@@ -192,7 +193,8 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []sessi
 			null(ev.MCPServer), null(ev.Outcome), dur, null(ev.Error), null(ev.Summary),
 			null(ev.NotificationType), null(ev.CWD), null(ev.Model))
 		if len(ev.Payload) > 0 || ev.Truncated {
-			payloadArgs = append(payloadArgs, seq, ev.Truncated, ev.Payload)
+			payloadArgs = append(payloadArgs, seq, ev.Truncated, nil)
+			payloads = append(payloads, ev.Payload)
 		}
 		if ev.Tool != "" || ev.Summary != "" || ev.Error != "" {
 			errText := ev.Error
@@ -207,6 +209,9 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []sessi
 	}
 	if err := s.stmts.insertEvents.exec(ctx, eventArgs); err != nil {
 		return fmt.Errorf("insert events: %w", err)
+	}
+	for i, data := range packPayloads(payloads) {
+		payloadArgs[3*i+2] = data
 	}
 	if err := s.stmts.insertPayloads.exec(ctx, payloadArgs); err != nil {
 		return fmt.Errorf("insert payloads: %w", err)

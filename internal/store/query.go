@@ -381,7 +381,9 @@ func (s *Store) queryEvents(ctx context.Context, f wire.Filter, bound int64, bou
 		}
 		ev.Truncated = truncated.Bool
 		if len(payload) > 0 {
-			ev.Payload = payload
+			if ev.Payload, err = unpackPayload(payload); err != nil {
+				return nil, fmt.Errorf("query events: event %d: %w", ev.Seq, err)
+			}
 		}
 		evs = append(evs, ev)
 	}

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
+)
+
+// Large payloads are stored compressed and read back as they were; small
+// ones, incompressible ones and rows stored before compression are kept and
+// read as they are.
+func TestPayloadCompression(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{Now: benchNow})
+	big := fmt.Appendf(nil, `{"tool_response":{"content":%q}}`, strings.Repeat("func main() { fmt.Println(\"hello\") }\n", 60))
+	small := []byte(`{"tool_name":"Read"}`)
+	random := make([]byte, 4096)
+	for i := range random {
+		random[i] = byte(i*7919%251) ^ byte(i>>3)
+	}
+	noisy := fmt.Appendf(nil, "%q", random) // a JSON string that compresses poorly
+	evs := newGenerator(9).generate(3)
+	evs[0].Payload, evs[1].Payload, evs[2].Payload = big, small, noisy
+	if err := s.Insert(ctx, evs, nil); err != nil {
+		t.Fatal(err)
+	}
+	stored := map[int64][]byte{}
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, data FROM payloads ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var seq int64
+		var data []byte
+		if err := rows.Scan(&seq, &data); err != nil {
+			t.Fatal(err)
+		}
+		stored[seq] = data
+	}
+	rows.Close()
+	if d := stored[1]; len(d) == 0 || d[0] != compressedMark || len(d) > len(big)/4 {
+		t.Errorf("large payload stored as %d bytes (first %q), want compressed to under a quarter of %d", len(d), d[:min(len(d), 1)], len(big))
+	}
+	if !bytes.Equal(stored[2], small) {
+		t.Errorf("small payload stored as %q, want it as it is", stored[2])
+	}
+	if d := stored[3]; len(d) > 0 && d[0] == compressedMark && len(d) >= len(noisy) {
+		t.Errorf("an incompressible payload was stored compressed and larger (%d >= %d)", len(d), len(noisy))
+	}
+	got, err := s.EventsAfter(ctx, 0, wire.Filter{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range [][]byte{big, small, noisy} {
+		if !bytes.Equal(got[i].Payload, want) {
+			t.Errorf("event %d payload read back differs: %.60q", i+1, got[i].Payload)
+		}
+	}
+	// A row stored before compression existed is served as it is.
+	if _, err := s.w.ExecContext(ctx, `UPDATE payloads SET data = ? WHERE seq = 1`, big); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.EventsAfter(ctx, 0, wire.Filter{}, 1); err != nil || !bytes.Equal(got[0].Payload, big) {
+		t.Errorf("uncompressed row read back: %v %.60q", err, got[0].Payload)
+	}
+}
+
+func BenchmarkPackPayloads(b *testing.B) {
+	p := fmt.Appendf(nil, `{"tool_response":{"content":%q}}`, strings.Repeat("func main() { fmt.Println(\"hello\") }\n", 60))
+	in := [][]byte{p, p, p, p, p, p, p, p}
+	b.SetBytes(int64(8 * len(p)))
+	b.ReportAllocs()
+	for b.Loop() {
+		packPayloads(in)
+	}
+}
