@@ -3,10 +3,12 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/session"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
 
@@ -76,5 +78,42 @@ func BenchmarkPackPayloads(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		packPayloads(in)
+	}
+}
+
+// encodeAttrs writes what json.Marshal of each key and value gives.
+func TestEncodeAttrsMatchesEncodingJSON(t *testing.T) {
+	values := []any{"", "plain text /path/to/file.go:12", "quote \" and \\ back", "<html> & co", "tab\there\nnew",
+		"ünïcödé 日本語", "\u2028 line sep", string([]byte{0xff, 'a'}), int64(-42), 7, true, false, 3.25, 1e21, nil,
+		[]string{"a", "b"}, map[string]int{"x": 1}}
+	var attrs []session.Attr
+	for i, v := range values {
+		attrs = append(attrs, session.Attr{Key: fmt.Sprintf("k%d<&>", i), Value: v})
+	}
+	attrs = append(attrs, session.Attr{Key: session.AttrPrompt, Value: "secret prompt"})
+	for _, capture := range []bool{false, true} {
+		got, err := encodeAttrs(attrs, capture)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		want.WriteByte('{')
+		for _, a := range attrs {
+			if a.Key == session.AttrPrompt && !capture {
+				continue
+			}
+			if want.Len() > 1 {
+				want.WriteByte(',')
+			}
+			k, _ := json.Marshal(a.Key)
+			v, _ := json.Marshal(a.Value)
+			want.Write(k)
+			want.WriteByte(':')
+			want.Write(v)
+		}
+		want.WriteByte('}')
+		if got != want.String() {
+			t.Errorf("capture=%v:\ngot  %s\nwant %s", capture, got, want.String())
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
@@ -270,12 +271,15 @@ func null(s string) any {
 }
 
 // encodeAttrs renders span attributes as one JSON object, in their order;
-// without captureContent a prompt the tracker captured is left out.
+// without captureContent a prompt the tracker captured is left out. The
+// output is encoding/json's (HTML-escaped); plain strings and numbers take a
+// fast path.
 func encodeAttrs(attrs []session.Attr, captureContent bool) (any, error) {
 	if len(attrs) == 0 {
 		return nil, nil
 	}
-	b := []byte{'{'}
+	b := make([]byte, 1, 64*len(attrs))
+	b[0] = '{'
 	for _, a := range attrs {
 		if a.Key == session.AttrPrompt && !captureContent {
 			continue
@@ -283,19 +287,51 @@ func encodeAttrs(attrs []session.Attr, captureContent bool) (any, error) {
 		if len(b) > 1 {
 			b = append(b, ',')
 		}
-		k, err := json.Marshal(a.Key)
-		if err != nil {
+		var err error
+		if b, err = appendJSON(b, a.Key); err != nil {
 			return nil, err
 		}
-		v, err := json.Marshal(a.Value)
-		if err != nil {
+		b = append(b, ':')
+		if b, err = appendJSON(b, a.Value); err != nil {
 			return nil, fmt.Errorf("attribute %s: %w", a.Key, err)
 		}
-		b = append(b, k...)
-		b = append(b, ':')
-		b = append(b, v...)
 	}
 	return string(append(b, '}')), nil
+}
+
+// appendJSON appends v as json.Marshal renders it.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case string:
+		if plainJSONString(v) {
+			b = append(b, '"')
+			b = append(b, v...)
+			return append(b, '"'), nil
+		}
+	case int64:
+		return strconv.AppendInt(b, v, 10), nil
+	case int:
+		return strconv.AppendInt(b, int64(v), 10), nil
+	case bool:
+		return strconv.AppendBool(b, v), nil
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, j...), nil
+}
+
+// plainJSONString reports whether s is printable ASCII that encoding/json
+// writes as it is between quotes.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // sessionRow is one row of the sessions table while a batch is applied.
