@@ -16,8 +16,22 @@ var oraclePatterns = []*regexp.Regexp{
 	regexp.MustCompile(`()\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}`),
 	regexp.MustCompile(`(?i)(\b(?:bearer|basic|token)\s+)[A-Za-z0-9._~+/=\-]{12,}`),
 	regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.\-]*://[^\s:/@]+:)[^\s@/]+(@)`),
-	regexp.MustCompile(`(?i)((?:api[_-]?key|apikey|secret|token|passwd|password|pwd|access[_-]?key|private[_-]?key|client[_-]?secret)[A-Za-z0-9_\-]*["']?\s*[:=]\s*["']?)[^\s"',;&]{4,}`),
+	oracleAssignment,
 	regexp.MustCompile(`(?s)(-----BEGIN [A-Z ]*PRIVATE KEY-----).*?-----END [A-Z ]*PRIVATE KEY-----`),
+}
+
+// oracleAssignment is the pattern of a key naming a secret and its value.
+var oracleAssignment = regexp.MustCompile(`(?i)((?:api[_-]?key|apikey|secret|token|passwd|password|pwd|access[_-]?key|private[_-]?key|client[_-]?secret)[A-Za-z0-9_\-]*["']?\s*[:=]\s*["']?)[^\s"',;&]{4,}`)
+
+// oracleCountKey and oracleNumber tell a count of tokens ("input_tokens":
+// 12345): a key ending in "tokens", no quote before an unquoted number.
+var (
+	oracleCountKey = regexp.MustCompile(`(?i)tokens["']?\s*[:=]\s*$`)
+	oracleNumber   = regexp.MustCompile(`^[-+.eE]*[0-9][-+.eE0-9]*[\]}]*$`)
+)
+
+func oracleTokenCount(keep, value string) bool {
+	return oracleCountKey.MatchString(keep) && oracleNumber.MatchString(value)
 }
 
 // oracleSecrets is the former Secrets: each pattern in turn over the text the
@@ -32,6 +46,9 @@ func oracleSecrets(text string) string {
 			keep := ""
 			if len(sub) > 1 {
 				keep = sub[1]
+			}
+			if re == oracleAssignment && oracleTokenCount(keep, m[len(keep):]) {
+				return m // a count of tokens, not a secret
 			}
 			tail := ""
 			if len(sub) > 2 {

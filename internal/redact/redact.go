@@ -454,13 +454,38 @@ back:
 	for v < len(s) && classes[s[v]]&cSpace != 0 {
 		v++
 	}
-	if v < len(s) && (s[v] == '"' || s[v] == '\'') {
+	quoted := v < len(s) && (s[v] == '"' || s[v] == '\'')
+	if quoted {
 		v++
 	}
 	end := sc.valueEnd(v)
+	if !quoted && tokenCount(s[k:j], s[v:end]) {
+		return
+	}
 	if end > v && (utf8.RuneCountInString(s[v:min(end, v+4*utf8.UTFMax)]) >= 4 || sc.urlWithin(v, end)) {
 		sc.add(v, end)
 	}
+}
+
+// tokenCount reports whether an assignment is a count of tokens, not a
+// secret: a key ending in "tokens" (input_tokens, max_tokens) and an unquoted
+// number as its value (closing brackets of the JSON around it may follow).
+func tokenCount(key, value string) bool {
+	if len(key) < len("tokens") || !strings.EqualFold(key[len(key)-len("tokens"):], "tokens") {
+		return false
+	}
+	value = strings.TrimRight(value, "}]")
+	digits := 0
+	for i := 0; i < len(value); i++ {
+		switch c := value[i]; {
+		case '0' <= c && c <= '9':
+			digits++
+		case c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E':
+		default:
+			return false
+		}
+	}
+	return digits > 0
 }
 
 // hasKeyword reports whether key contains one of the keywords in any case.

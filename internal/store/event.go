@@ -68,8 +68,9 @@ func FromEvent(ev *hookevent.Event, payloadMax int, captureContent bool) wire.Ev
 		// the end of the text (a PEM key without its end marker).
 		if red := redact.Secrets(string(payload)); len(red) != len(payload) || red != string(payload) {
 			payload = []byte(red)
-			// A mask can replace a JSON value (a number after "tokens":) or
-			// cut a string short: then the payload is served as text.
+			// A mask can replace an unquoted JSON value (a number after
+			// "password":) or cut a string short: then the payload is
+			// served as text. Counts of tokens are not masked.
 			notJSON = !json.Valid(payload)
 		}
 	}
