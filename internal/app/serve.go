@@ -385,7 +385,8 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	})
 	if c.legacyDir != "" {
 		inputs.Go(func() error {
-			return watchLegacy(inputsCtx, c.legacyDir, filepath.Join(c.stateDir, "legacy-import.json"), writer, c.maxRecordBytes, c.legacyInterval, logger)
+			return watchLegacy(inputsCtx, &legacyWatcher{dir: c.legacyDir, markPath: filepath.Join(c.stateDir, "legacy-import.json"),
+				spoolDir: c.spoolDir, w: writer, maxBytes: c.maxRecordBytes, logger: logger}, c.legacyInterval)
 		})
 	}
 	var pipeErr error
