@@ -3,8 +3,10 @@ package tail
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -50,4 +52,85 @@ func BenchmarkNext(b *testing.B) {
 		iterations++
 	}
 	b.ReportMetric(float64(iterations*lines)/time.Since(start).Seconds(), "lines/s")
+}
+
+// BenchmarkFollowAppend appends one small line at a time to a followed file
+// and waits for Next to return it, with fsnotify on, as the daemon follows the
+// spool while hooks come in one by one. files is how many files the directory
+// holds (older days' spool files besides today's, read to their end and
+// closed as idle). cpu-ns/op is the process's
+// user+system CPU per line, writing it included; ns/op is wall time.
+func BenchmarkFollowAppend(b *testing.B) {
+	for _, files := range []int{1, 30} {
+		b.Run(fmt.Sprintf("files=%d", files), func(b *testing.B) {
+			dir := b.TempDir()
+			for i := 1; i < files; i++ {
+				// Distinct first bytes: files that start alike are copies to the tailer.
+				old := bytes.Repeat(fmt.Appendf(nil, "an older record of day %02d\n", i), 64)
+				if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("spool-202601%02d.jsonl", i)), old, 0o644); err != nil {
+					b.Fatal(err)
+				}
+			}
+			f, err := os.OpenFile(filepath.Join(dir, "spool-20260201.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			tl, err := New(Options{Dir: dir})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer tl.Close()
+			ctx := context.Background()
+			// Read the older files first.
+			for n := 0; n < (files-1)*64; {
+				got, err := tl.Next(ctx, 1000)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n += len(got)
+			}
+			// The daemon's steady state: files read to their end and left
+			// unchanged are closed after a few scans.
+			tl.mu.Lock()
+			for range tl.idleMax {
+				tl.poll(1, true)
+			}
+			tl.mu.Unlock()
+			line := append(bytes.Repeat([]byte("y"), 199), '\n')
+			b.ReportAllocs()
+			cpu := processCPU(b)
+			scans := tl.scanCount()
+			for b.Loop() {
+				if _, err := f.Write(line); err != nil {
+					b.Fatal(err)
+				}
+				got, err := tl.Next(ctx, 1000)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(got) != 1 || len(got[0].Data) != len(line)-1 {
+					b.Fatalf("got %d lines, want the one appended", len(got))
+				}
+			}
+			b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(tl.scanCount()-scans)/float64(b.N), "scans/op")
+		})
+	}
+}
+
+// processCPU returns the user+system CPU time the process used so far, in ns.
+func processCPU(b *testing.B) int64 {
+	b.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+func (t *Tailer) scanCount() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.scans
 }

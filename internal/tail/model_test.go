@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/fsnotify/fsnotify"
 )
 
 // TestModel drives a Tailer with random sequences of file-system actions and
@@ -18,12 +20,14 @@ import (
 // they were read (truncated in place, deleted, moved out), of which any prefix
 // may be returned.
 func TestModel(t *testing.T) {
-	tests := []struct {
+	type modelTest struct {
 		seed   int64
-		fpSize int // fingerprint size: small sizes exercise full fingerprints
-		open   int // open-file bound
-		idle   int // idle scans before a file is closed
-	}{
+		fpSize int  // fingerprint size: small sizes exercise full fingerprints
+		open   int  // open-file bound
+		idle   int  // idle scans before a file is closed
+		events bool // feed the notifications fsnotify would give, late
+	}
+	tests := []modelTest{
 		{seed: 1},
 		{seed: 2, fpSize: 24},
 		{seed: 3, open: 2, idle: 1},
@@ -32,15 +36,16 @@ func TestModel(t *testing.T) {
 		{seed: 6, fpSize: 40, open: 1, idle: 1},
 		{seed: 7, open: 2},
 		{seed: 8, fpSize: 24, idle: 1},
+		{seed: 9, events: true},
+		{seed: 10, fpSize: 24, events: true},
+		{seed: 11, open: 2, idle: 1, events: true},
+		{seed: 12, fpSize: 16, open: 3, idle: 2, events: true},
 	}
 	// More seeds on demand: go test -run TestModel -model.seeds=500 -model.steps=1200
 	for i := range *modelSeeds {
-		seed := int64(1000 + i)
-		tests = append(tests, struct {
-			seed               int64
-			fpSize, open, idle int
-		}{
-			seed: seed, fpSize: []int{0, 16, 24, 40, 64}[i%5], open: []int{0, 1, 2, 3}[i%4], idle: []int{0, 1, 2}[i%3],
+		tests = append(tests, modelTest{
+			seed: int64(1000 + i), fpSize: []int{0, 16, 24, 40, 64}[i%5], open: []int{0, 1, 2, 3}[i%4], idle: []int{0, 1, 2}[i%3],
+			events: i%2 == 1,
 		})
 	}
 	for _, tt := range tests {
@@ -49,6 +54,7 @@ func TestModel(t *testing.T) {
 				o.noWatch = true
 				o.fingerprintSize, o.maxOpen, o.idleScans = tt.fpSize, tt.open, tt.idle
 			})
+			m.events = tt.events
 			for step := range *modelSteps {
 				m.step(step)
 			}
@@ -81,6 +87,13 @@ type model struct {
 	names map[string]*mfile // files in the spool directory by name
 	log   []string          // actions, for failure messages
 
+	// events makes the model hand the Tailer the notifications fsnotify
+	// would give for its actions, in order but late: each read delivers only
+	// a random number of those pending, so reads without a scan see writes
+	// whose notifications (or those of renames after them) did not come yet.
+	events  bool
+	pending []fsnotify.Event
+
 	got      []string // lines returned since the start, minus rolled-back ones
 	snapPos  []Position
 	snapGot  int
@@ -97,6 +110,30 @@ func newModel(tb testing.TB, seed int64, configure func(*Options)) *model {
 }
 
 var modelNames = []string{"a", "b", "c", "d", "e"}
+
+// notify queues the notifications for an action on name (a base name in
+// the spool directory) when the model feeds them.
+func (m *model) notify(name string, ops ...fsnotify.Op) {
+	if !m.events {
+		return
+	}
+	for _, op := range ops {
+		m.pending = append(m.pending, fsnotify.Event{Name: m.path(name), Op: op})
+	}
+}
+
+// deliver hands the Tailer some of the pending notifications, oldest first.
+// The caller holds m.tl.mu.
+func (m *model) deliver() {
+	if len(m.pending) == 0 {
+		return
+	}
+	n := m.rng.Intn(len(m.pending) + 1)
+	for _, ev := range m.pending[:n] {
+		m.tl.noteEvent(ev)
+	}
+	m.pending = append(m.pending[:0], m.pending[n:]...)
+}
 
 func (m *model) logf(format string, args ...any) {
 	m.log = append(m.log, fmt.Sprintf(format, args...))
@@ -165,6 +202,9 @@ func (m *model) step(i int) {
 	switch a := m.rng.Intn(100); {
 	case a < 30: // append complete lines, finishing an unfinished one first
 		name := modelNames[m.rng.Intn(len(modelNames))]
+		if m.names[name] == nil {
+			m.notify(name, fsnotify.Create)
+		}
 		f := m.file(name)
 		var b strings.Builder
 		if f.unended != "" {
@@ -179,16 +219,21 @@ func (m *model) step(i int) {
 		}
 		m.logf("%d: append %q to %s (file %d)", i, b.String(), name, f.id)
 		m.write(name, b.String())
+		m.notify(name, fsnotify.Write)
 	case a < 38: // start a line without finishing it
 		name := modelNames[m.rng.Intn(len(modelNames))]
-		f := m.file(name)
-		if f.unended != "" {
+		if m.names[name] != nil && m.names[name].unended != "" {
 			return
 		}
+		if m.names[name] == nil {
+			m.notify(name, fsnotify.Create)
+		}
+		f := m.file(name)
 		f.unended = m.newLine(f)
 		f.partial = f.unended[:m.rng.Intn(len(f.unended))]
 		m.logf("%d: append partial %q to %s (file %d)", i, f.partial, name, f.id)
 		m.write(name, "\n"+f.partial)
+		m.notify(name, fsnotify.Write)
 	case a < 44: // rename within the directory
 		from, to := m.usedName(), m.unusedName()
 		if from == "" || to == "" {
@@ -197,6 +242,8 @@ func (m *model) step(i int) {
 		f := m.names[from]
 		m.logf("%d: rename %s to %s (file %d)", i, from, to, f.id)
 		m.rename(from, to)
+		m.notify(from, fsnotify.Rename)
+		m.notify(to, fsnotify.Create)
 		delete(m.names, from)
 		f.name, m.names[to] = to, f
 	case a < 48: // move out of the directory
@@ -207,6 +254,7 @@ func (m *model) step(i int) {
 		m.outCount++
 		m.logf("%d: move %s out (file %d)", i, name, m.names[name].id)
 		m.rename(name, "out/"+strconv.Itoa(m.outCount))
+		m.notify(name, fsnotify.Rename)
 		m.destroy(m.names[name])
 	case a < 52: // copy-truncate, the copy in the directory
 		from, to := m.usedName(), m.unusedName()
@@ -216,7 +264,9 @@ func (m *model) step(i int) {
 		f := m.names[from]
 		m.logf("%d: copy-truncate %s to %s (file %d continues there)", i, from, to, f.id)
 		m.copy(from, to)
+		m.notify(to, fsnotify.Create, fsnotify.Write)
 		m.truncate(from)
+		m.notify(from, fsnotify.Write)
 		delete(m.names, from)
 		f.name, m.names[to] = to, f
 		m.file(from) // a new, empty file under the old name
@@ -229,6 +279,7 @@ func (m *model) step(i int) {
 		m.logf("%d: copy-truncate %s out (file %d)", i, name, m.names[name].id)
 		m.copy(name, "out/"+strconv.Itoa(m.outCount))
 		m.truncate(name)
+		m.notify(name, fsnotify.Write)
 		m.destroy(m.names[name])
 		m.file(name)
 	case a < 57: // truncate in place
@@ -238,6 +289,7 @@ func (m *model) step(i int) {
 		}
 		m.logf("%d: truncate %s (file %d)", i, name, m.names[name].id)
 		m.truncate(name)
+		m.notify(name, fsnotify.Write)
 		m.destroy(m.names[name])
 		m.file(name)
 	case a < 61: // delete
@@ -247,6 +299,7 @@ func (m *model) step(i int) {
 		}
 		m.logf("%d: delete %s (file %d)", i, name, m.names[name].id)
 		m.remove(name)
+		m.notify(name, fsnotify.Remove)
 		m.destroy(m.names[name])
 	case a < 85: // read one batch, with or without a scan first
 		max, scan := 1+m.rng.Intn(8), m.rng.Intn(2) == 0
@@ -281,6 +334,7 @@ func (m *model) restartFrom(pos []Position) {
 
 func (m *model) read(max int, scan bool) []string {
 	m.tl.mu.Lock()
+	m.deliver()
 	lines := texts(m.tl.poll(max, scan))
 	m.tl.mu.Unlock()
 	if len(lines) > max {

@@ -43,6 +43,12 @@ type reader struct {
 
 func (r *reader) isGhost() bool { return r.ghostSize > 0 }
 
+// followed reports that r reads its file, still under r.path as far as it
+// knows, through an open descriptor: appends to it need no scan to be read.
+func (r *reader) followed() bool {
+	return r.file != nil && !r.gone && !r.dropped && !r.isGhost()
+}
+
 // sameFile reports whether fi is the file r last saw.
 func (r *reader) sameFile(fi os.FileInfo) bool {
 	return r.info != nil && os.SameFile(r.info, fi)
@@ -144,11 +150,12 @@ func (t *Tailer) fill(r *reader) (int, error) {
 	if r.file == nil {
 		return 0, nil
 	}
-	// Read only as far as the last scan saw the file: what was appended
-	// since waits for the scan that its notification (or the poll) brings, so
-	// files are read in name order as the scan sees them. And the descriptor
-	// may hold other content by now, truncated and written again: check
-	// before reading on, and leave it to the next scan if so.
+	// Read only as far as the last scan (or readOnFollowed) saw the file:
+	// what was appended since waits for the scan or read-on that its
+	// notification (or the poll) brings, so files are read in name order as
+	// the scan sees them. And the descriptor may hold other content by now,
+	// truncated and written again: check before reading on, and leave it to
+	// the next scan if so.
 	if r.readOff >= r.size {
 		return 0, nil
 	}

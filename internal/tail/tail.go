@@ -122,6 +122,8 @@ type Tailer struct {
 	mu            sync.Mutex // guards everything below
 	isClosed      bool
 	readers       []*reader // sorted by path, then discovery order
+	lastWritten   *reader   // the reader of the last write notification, looked at first
+	grown         bool      // a followed file was written to: read them all to their end
 	nextID        uint64
 	dirty         bool // a scan is due
 	watching      bool
@@ -229,11 +231,43 @@ func (t *Tailer) Next(ctx context.Context, max int) ([]Line, error) {
 // The caller holds t.mu.
 func (t *Tailer) poll(max int, forceScan bool) []Line {
 	t.releaseBuffers()
+	if t.grown && !t.dirty && !forceScan {
+		t.grown = false
+		t.readOnFollowed()
+	}
 	if t.dirty || forceScan {
-		t.dirty = false
+		t.dirty, t.grown = false, false
 		t.scan()
 	}
 	return t.collect(max)
+}
+
+// readOnFollowed brings the sizes of the followed files up to date, as a
+// scan would, when only writes to followed files were notified. All of them,
+// not only the one written to, so that lines written before this read pass
+// come in name order across files. A file that grew is read on only if its
+// name still leads to it: a rename or removal whose notification is still on
+// its way must be seen before the file is read on, so then, or when a file
+// shrank, it asks for a scan instead. The caller holds t.mu.
+func (t *Tailer) readOnFollowed() {
+	for _, r := range t.readers {
+		if !r.followed() {
+			continue
+		}
+		fi, err := r.file.Stat()
+		if err != nil || fi.Size() < r.size {
+			t.dirty = true // for the scan to sort out
+			return
+		}
+		if fi.Size() == r.size {
+			continue
+		}
+		if named, err := os.Stat(r.path); err != nil || !os.SameFile(named, fi) {
+			t.dirty = true
+			return
+		}
+		r.size = fi.Size()
+	}
 }
 
 // drainWakeups consumes pending notifications without blocking, so a caller
@@ -293,10 +327,37 @@ func (t *Tailer) wait(ctx context.Context) error {
 }
 
 func (t *Tailer) noteEvent(ev fsnotify.Event) {
+	if ev.Op == fsnotify.Write && t.noteWrite(ev.Name) {
+		return
+	}
 	t.dirty = true
 	if filepath.Clean(ev.Name) == t.dir && ev.Op&(fsnotify.Remove|fsnotify.Rename) != 0 {
 		t.watching = false // the directory itself went away: watch it again when it is back
 	}
+}
+
+// noteWrite handles a notification that the file at path was written to. For
+// a file followed through an open descriptor no scan is needed: its name,
+// identity and order did not change (a rename or removal brings an event of
+// its own, which scans), so the next read pass reads every followed file on to
+// its current end (readOnFollowed). Writes to files the Tailer does not follow
+// do not matter. It reports false when a scan is needed: the file is unknown,
+// closed or was removed. The caller holds t.mu.
+func (t *Tailer) noteWrite(path string) bool {
+	if r := t.lastWritten; r != nil && r.path == path && r.followed() {
+		t.grown = true
+		return true
+	}
+	for _, r := range t.readers {
+		if r.path == path && r.followed() {
+			t.grown, t.lastWritten = true, r
+			return true
+		}
+	}
+	if filepath.Dir(path) == t.dir && t.match != nil && !t.match(filepath.Base(path)) {
+		return true // not a file we follow
+	}
+	return false
 }
 
 func (t *Tailer) noteWatchError(err error) {
