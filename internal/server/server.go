@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,10 +22,16 @@ import (
 	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
 )
 
-// Appender is the spool writer ingest appends to.
+// Appender is the spool writer ingest appends to. Append must not keep recs
+// (the slice; the records' values it may) after it returns: the server reuses it.
 type Appender interface {
 	Append(recs ...spool.Record) error
 }
+
+// oneRecord holds the record of one POST /v1/hooks for Append, so that the
+// variadic slice, which escapes through the interface, is not allocated per
+// request.
+var oneRecord = sync.Pool{New: func() any { return new([1]spool.Record) }}
 
 // Options configures the HTTP handler.
 type Options struct {
@@ -64,6 +71,11 @@ type Server struct {
 	rejected *prometheus.CounterVec
 	requests *prometheus.CounterVec
 	limiter  *clientLimiter
+
+	// The counters' children, looked up once rather than per request.
+	rejectedBy map[string]prometheus.Counter
+	hooks      prometheus.Counter
+	events     prometheus.Counter
 }
 
 // Ingest rejection reasons, the label values of
@@ -110,12 +122,13 @@ func New(opts Options, reg prometheus.Registerer) (*Server, error) {
 			Help:      "Hook payloads appended to the spool through HTTP ingest, by route.",
 		}, []string{"route"}),
 	}
-	for _, r := range []string{ReasonTooLarge, ReasonInvalidJSON, ReasonEmpty, ReasonSpool, ReasonAuth, ReasonHost, ReasonMethod, ReasonRateLimited} {
-		s.rejected.WithLabelValues(r)
+	reasons := []string{ReasonTooLarge, ReasonInvalidJSON, ReasonEmpty, ReasonSpool, ReasonAuth, ReasonHost, ReasonMethod, ReasonRateLimited}
+	s.rejectedBy = make(map[string]prometheus.Counter, len(reasons))
+	for _, r := range reasons {
+		s.rejectedBy[r] = s.rejected.WithLabelValues(r)
 	}
-	for _, r := range []string{"/v1/hooks", "/v1/events"} {
-		s.requests.WithLabelValues(r)
-	}
+	s.hooks = s.requests.WithLabelValues("/v1/hooks")
+	s.events = s.requests.WithLabelValues("/v1/events")
 	if reg != nil {
 		for _, c := range []prometheus.Collector{s.rejected, s.requests} {
 			if err := reg.Register(c); err != nil {
@@ -148,17 +161,22 @@ func New(opts Options, reg prometheus.Registerer) (*Server, error) {
 // ServeHTTP applies the Host check and auth, then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.hostAllowed(r.Host) {
-		s.rejected.WithLabelValues(ReasonHost).Inc()
+		s.reject(ReasonHost)
 		httpError(w, http.StatusForbidden, fmt.Sprintf("host %q is not allowed: the daemon answers only to its loopback names", r.Host))
 		return
 	}
 	if s.opts.Token != "" && r.URL.Path != "/healthz" && !s.authorized(r) {
-		s.rejected.WithLabelValues(ReasonAuth).Inc()
+		s.reject(ReasonAuth)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="claude-hooks-exporter"`)
 		httpError(w, http.StatusUnauthorized, "missing or wrong bearer token")
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// reject counts a refused request under reason, one of the Reason constants.
+func (s *Server) reject(reason string) {
+	s.rejectedBy[reason].Inc()
 }
 
 func (s *Server) hostAllowed(host string) bool {
@@ -187,7 +205,7 @@ func (s *Server) authorized(r *http.Request) bool {
 }
 
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	s.rejected.WithLabelValues(ReasonMethod).Inc()
+	s.reject(ReasonMethod)
 	w.Header().Set("Allow", http.MethodPost)
 	httpError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed here: use POST")
 }
@@ -196,7 +214,7 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !s.limiter.allow(r.RemoteAddr, s.opts.Now()) {
-			s.rejected.WithLabelValues(ReasonRateLimited).Inc()
+			s.reject(ReasonRateLimited)
 			w.Header().Set("Retry-After", "1")
 			httpError(w, http.StatusTooManyRequests, "ingest rate limit exceeded for this client; retry later")
 			return
@@ -208,22 +226,27 @@ func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
 // handleHook appends one hook payload, what a Claude Code "type": "http" hook sends.
 func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 	received := s.opts.Now()
-	body, err := readCapped(r.Body, int64(s.opts.MaxRecordBytes))
+	body, err := readCapped(r.Body, r.ContentLength, int64(s.opts.MaxRecordBytes))
 	if err != nil {
 		s.refuse(w, err)
 		return
 	}
 	rec, reason, msg := s.capture(body, received)
 	if reason != "" {
-		s.rejected.WithLabelValues(reason).Inc()
+		s.reject(reason)
 		httpError(w, http.StatusBadRequest, msg)
 		return
 	}
-	if err := s.opts.Spool.Append(rec); err != nil {
+	recs := oneRecord.Get().(*[1]spool.Record)
+	recs[0] = rec
+	err = s.opts.Spool.Append(recs[:]...)
+	recs[0] = spool.Record{} // do not pin the body while pooled
+	oneRecord.Put(recs)
+	if err != nil {
 		s.spoolFailed(w, err)
 		return
 	}
-	s.requests.WithLabelValues("/v1/hooks").Inc()
+	s.hooks.Inc()
 	// An empty 2xx body tells Claude Code the hook succeeded and asks for nothing.
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -232,7 +255,7 @@ func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 // nothing: one bad line refuses the whole request, naming the line.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	received := s.opts.Now()
-	body, err := readCapped(r.Body, s.opts.MaxBatchBytes)
+	body, err := readCapped(r.Body, r.ContentLength, s.opts.MaxBatchBytes)
 	if err != nil {
 		s.refuse(w, err)
 		return
@@ -253,20 +276,20 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if len(b) > s.opts.MaxRecordBytes {
-			s.rejected.WithLabelValues(ReasonTooLarge).Inc()
+			s.reject(ReasonTooLarge)
 			httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("line %d: payload of %d bytes exceeds the %d byte limit", line, len(b), s.opts.MaxRecordBytes))
 			return
 		}
 		rec, reason, msg := s.capture(b, received)
 		if reason != "" {
-			s.rejected.WithLabelValues(reason).Inc()
+			s.reject(reason)
 			httpError(w, http.StatusBadRequest, fmt.Sprintf("line %d: %s", line, msg))
 			return
 		}
 		recs = append(recs, rec)
 	}
 	if len(recs) == 0 {
-		s.rejected.WithLabelValues(ReasonEmpty).Inc()
+		s.reject(ReasonEmpty)
 		httpError(w, http.StatusBadRequest, "empty batch: send one JSON document a line")
 		return
 	}
@@ -274,7 +297,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		s.spoolFailed(w, err)
 		return
 	}
-	s.requests.WithLabelValues("/v1/events").Add(float64(len(recs)))
+	s.events.Add(float64(len(recs)))
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, "{\"accepted\":%d}\n", len(recs))
 }
@@ -306,7 +329,7 @@ var errTooLarge = errors.New("request body too large")
 
 func (s *Server) refuse(w http.ResponseWriter, err error) {
 	if errors.Is(err, errTooLarge) {
-		s.rejected.WithLabelValues(ReasonTooLarge).Inc()
+		s.reject(ReasonTooLarge)
 		httpError(w, http.StatusRequestEntityTooLarge, err.Error())
 		return
 	}
@@ -314,7 +337,7 @@ func (s *Server) refuse(w http.ResponseWriter, err error) {
 }
 
 func (s *Server) spoolFailed(w http.ResponseWriter, err error) {
-	s.rejected.WithLabelValues(ReasonSpool).Inc()
+	s.reject(ReasonSpool)
 	s.opts.Logger.Error("append to spool", "err", err)
 	httpError(w, http.StatusServiceUnavailable, "the spool could not take the event; retry later")
 }
@@ -330,16 +353,38 @@ func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
 	io.WriteString(w, "ready\n")
 }
 
+// maxPrealloc bounds the buffer readCapped allocates on the word of a
+// Content-Length header alone; a larger body grows it as it arrives.
+const maxPrealloc = 1 << 20
+
 // readCapped reads the whole body, or fails with errTooLarge past limit bytes.
-func readCapped(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
+// size is the declared length (-1 when unknown): a body of known size is read
+// into a buffer of that size, without growing and copying it.
+func readCapped(r io.Reader, size, limit int64) ([]byte, error) {
+	if size > limit {
 		return nil, fmt.Errorf("%w: the limit is %d bytes", errTooLarge, limit)
 	}
-	return b, nil
+	capacity := int64(512)
+	if size >= 0 {
+		capacity = min(size, maxPrealloc) + 1 // +1: room to read the end of the body
+	}
+	b := make([]byte, 0, capacity)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):min(int64(cap(b)), limit+1)])
+		b = b[:len(b)+n]
+		if int64(len(b)) > limit {
+			return nil, fmt.Errorf("%w: the limit is %d bytes", errTooLarge, limit)
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 func httpError(w http.ResponseWriter, code int, msg string) {

@@ -3,11 +3,13 @@ package server
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -191,5 +193,52 @@ func TestBatchRecordsKeepTheirOwnPayload(t *testing.T) {
 		if string(r.Payload) != lines[i] {
 			t.Fatalf("record %d payload %.80q, want %.80q", i, r.Payload, lines[i])
 		}
+	}
+}
+
+func TestReadCapped(t *testing.T) {
+	const limit = 2000
+	body := strings.Repeat("x", 1500)
+	tests := []struct {
+		name    string
+		body    string
+		size    int64 // declared Content-Length; -1 unknown
+		want    string
+		tooBig  bool
+		oneByte bool // the reader returns one byte per Read
+	}{
+		{name: "declared size", body: body, size: 1500, want: body},
+		{name: "unknown size", body: body, size: -1, want: body},
+		{name: "unknown size, one byte at a time", body: body, size: -1, want: body, oneByte: true},
+		{name: "declared size too small: read to the end anyway", body: body, size: 10, want: body},
+		{name: "empty", body: "", size: 0, want: ""},
+		{name: "exactly the limit", body: strings.Repeat("y", limit), size: limit, want: strings.Repeat("y", limit)},
+		{name: "declared beyond the limit", body: "{}", size: limit + 1, tooBig: true},
+		{name: "beyond the limit, size unknown", body: strings.Repeat("z", 3*limit), size: -1, tooBig: true},
+		{name: "beyond the limit, declared smaller", body: strings.Repeat("z", limit+1), size: 100, tooBig: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var r io.Reader = strings.NewReader(tt.body)
+			if tt.oneByte {
+				r = iotest.OneByteReader(r)
+			}
+			got, err := readCapped(r, tt.size, limit)
+			if tt.tooBig {
+				if !errors.Is(err, errTooLarge) {
+					t.Fatalf("readCapped = %d bytes, %v; want errTooLarge", len(got), err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("readCapped = %d bytes, want %d", len(got), len(tt.want))
+			}
+		})
+	}
+	if _, err := readCapped(iotest.ErrReader(errors.New("boom")), -1, limit); err == nil || errors.Is(err, errTooLarge) {
+		t.Errorf("readCapped of a failing reader = %v, want its error", err)
 	}
 }
