@@ -60,6 +60,12 @@ var (
 		"Size of the event store on disk (database and write-ahead log).", nil, nil)
 	storeEventsDesc = prometheus.NewDesc(metrics.Namespace+"_store_events",
 		"Events held in the event store.", nil, nil)
+	storePendingDesc = prometheus.NewDesc(metrics.Namespace+"_store_pending_events",
+		"Events streamed and queued for the event store's next commit, not yet committed.", nil, nil)
+	storeCommitsDesc = prometheus.NewDesc(metrics.Namespace+"_store_commits_total",
+		"Transactions the event store committed (each holds every batch queued since the last).", nil, nil)
+	storeFailuresDesc = prometheus.NewDesc(metrics.Namespace+"_store_commit_failures_total",
+		"Event store commits that failed; each is retried with backoff and the checkpoint waits for it.", nil, nil)
 	subscribersDesc = prometheus.NewDesc(metrics.Namespace+"_stream_subscribers",
 		"Clients connected to the live event stream.", nil, nil)
 	streamDroppedDesc = prometheus.NewDesc(metrics.Namespace+"_stream_subscribers_dropped_total",
@@ -78,7 +84,8 @@ type runtimeCollector struct {
 var _ prometheus.Collector = (*runtimeCollector)(nil)
 
 func (c *runtimeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{spansExportedDesc, spansDroppedDesc, storeBytesDesc, storeEventsDesc, subscribersDesc, streamDroppedDesc} {
+	for _, d := range []*prometheus.Desc{spansExportedDesc, spansDroppedDesc, storeBytesDesc, storeEventsDesc,
+		storePendingDesc, storeCommitsDesc, storeFailuresDesc, subscribersDesc, streamDroppedDesc} {
 		ch <- d
 	}
 }
@@ -92,6 +99,10 @@ func (c *runtimeCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(storeBytesDesc, prometheus.GaugeValue, float64(bytes))
 			ch <- prometheus.MustNewConstMetric(storeEventsDesc, prometheus.GaugeValue, float64(events))
 		}
+		pending, commits, failures := c.store.CommitStats()
+		ch <- prometheus.MustNewConstMetric(storePendingDesc, prometheus.GaugeValue, float64(pending))
+		ch <- prometheus.MustNewConstMetric(storeCommitsDesc, prometheus.CounterValue, float64(commits))
+		ch <- prometheus.MustNewConstMetric(storeFailuresDesc, prometheus.CounterValue, float64(failures))
 	}
 	ch <- prometheus.MustNewConstMetric(subscribersDesc, prometheus.GaugeValue, float64(c.broker.Subscribers()))
 	ch <- prometheus.MustNewConstMetric(streamDroppedDesc, prometheus.CounterValue, float64(c.broker.Dropped()))

@@ -123,6 +123,15 @@ func TestCrashExactlyOnce(t *testing.T) {
 		last = sum(mfs, "claude_hooks_events_total", nil)
 		return last >= total && sum(mfs, "claude_hooks_spool_backlog_bytes", nil) == 0, nil
 	})
+	// The store's group commit has caught up.
+	waitFor(t, time.Minute, "store commits caught up", func() (bool, error) {
+		mfs, err := d.metrics()
+		if err != nil {
+			return false, err
+		}
+		return sum(mfs, "claude_hooks_store_pending_events", nil) == 0 && sum(mfs, "claude_hooks_store_commits_total", nil) > 0 &&
+			sum(mfs, "claude_hooks_store_commit_failures_total", nil) == 0, nil
+	})
 	// A clean restart must neither lose nor repeat anything either.
 	d.stop()
 	d.start()

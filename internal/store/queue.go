@@ -238,6 +238,15 @@ func (s *Store) storedSeqs(ctx context.Context, ids []string) (map[string]int64,
 	return found, nil
 }
 
+// CommitStats reports the group commit: events numbered and not committed
+// yet, transactions committed, and commits that failed (each is retried).
+func (s *Store) CommitStats() (pending int, commits, failures int64) {
+	s.q.mu.Lock()
+	pending = s.q.events
+	s.q.mu.Unlock()
+	return pending, s.commits.Load(), s.commitFailures.Load()
+}
+
 // Mark returns a mark covering every batch queued so far, for WaitDurable.
 func (s *Store) Mark() uint64 {
 	s.q.mu.Lock()
@@ -333,6 +342,7 @@ func (s *Store) writer() {
 			s.abandon(err)
 			return
 		default:
+			s.commitFailures.Add(1)
 			backoff = min(max(2*backoff, 50*time.Millisecond), 5*time.Second)
 			s.opts.Logger.Warn("store: commit failed; retrying", "events", countEvents(group), "retry_in", backoff, "err", err)
 			t := time.NewTimer(backoff)

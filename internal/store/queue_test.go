@@ -124,3 +124,51 @@ func TestEnqueueAfterClose(t *testing.T) {
 		t.Error("Enqueue after Close: no error")
 	}
 }
+
+// A commit that fails is retried until it succeeds; meanwhile the batch is
+// pending, counted, and not durable.
+func TestEnqueueRetriesAFailedCommit(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{Now: benchNow, CommitDelay: -1})
+	exec := func(q string) {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+		if _, err := s.w.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`CREATE TEMP TRIGGER fail_insert BEFORE INSERT ON events BEGIN SELECT RAISE(FAIL, 'disk full'); END`)
+	evs := newGenerator(11).generate(5)
+	if err := s.Enqueue(ctx, evs, nil); err != nil {
+		t.Fatal(err)
+	}
+	mark := s.Mark()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, _, failures := s.CommitStats(); failures < 2; _, _, failures = s.CommitStats() {
+		if time.Now().After(deadline) {
+			t.Fatal("no failed commit counted in 30 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := s.WaitDurable(short, mark); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("WaitDurable while commits fail = %v, want a deadline error", err)
+	}
+	if pending, _, _ := s.CommitStats(); pending != 5 {
+		t.Errorf("pending = %d while commits fail, want 5", pending)
+	}
+	exec(`DROP TRIGGER fail_insert`)
+	wait, cancel2 := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel2()
+	if err := s.WaitDurable(wait, mark); err != nil {
+		t.Fatalf("WaitDurable after the disk recovered: %v", err)
+	}
+	if pending, commits, _ := s.CommitStats(); pending != 0 || commits != 1 {
+		t.Errorf("after recovery pending = %d, commits = %d; want 0 and 1", pending, commits)
+	}
+	got, err := s.EventsAfter(ctx, 0, wire.Filter{}, 10)
+	if err != nil || len(got) != 5 {
+		t.Fatalf("stored after the retry: %d events, err %v; want 5", len(got), err)
+	}
+}

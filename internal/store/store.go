@@ -97,8 +97,9 @@ type Store struct {
 
 	// q is the group commit: Enqueue and Insert number batches and queue
 	// them; the writer goroutine commits them (queue.go).
-	q       queue
-	commits atomic.Int64 // transactions the writer committed (tests observe it)
+	q              queue
+	commits        atomic.Int64 // transactions the writer committed
+	commitFailures atomic.Int64 // commits that failed and were retried
 	// sizeRuns counts size-retention passes (tests observe it).
 	sizeRuns atomic.Int64
 
