@@ -144,7 +144,13 @@ func BenchmarkHTTPIngest(b *testing.B) {
 			}
 			d := startDaemon(b, state, nil, extra...)
 			pid := d.cmd.Process.Pid
-			payload := []byte(fmt.Sprintf(`{"session_id":"5f0c2a9e-3b7d-4c41-9e62-8d1f0b7a4c13","hook_event_name":"PostToolUse","tool_name":"Read","tool_use_id":"toolu_x","tool_input":{"file_path":"/src/app/main.go"},"tool_response":{"content":%q},"duration_ms":3}`, strings.Repeat("package main\n", 140)))
+			// A Read's result: 1,800 bytes of real Go source (it compresses
+			// as real tool output does, about 3:1).
+			src, err := os.ReadFile(filepath.Join("..", "store", "insert.go"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			payload := []byte(fmt.Sprintf(`{"session_id":"5f0c2a9e-3b7d-4c41-9e62-8d1f0b7a4c13","hook_event_name":"PostToolUse","tool_name":"Read","tool_use_id":"toolu_x","tool_input":{"file_path":"/src/app/main.go"},"tool_response":{"content":%q},"duration_ms":3}`, src[:1800]))
 			for b.Loop() {
 				cpu0, _ := procStat(b, pid)
 				var peak, peakAnon atomic.Int64
