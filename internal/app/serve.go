@@ -109,7 +109,7 @@ func serveFlags(env func(string) string) (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.storeMaxAge, "store.retention.time", 30*24*time.Hour, "events older than this are deleted from the store")
 	fs.Int64Var(&c.storeMaxBytes, "store.retention.size", 2<<30, "the store is kept under this many bytes; the oldest events go first")
 	fs.IntVar(&c.storePayloadMax, "store.payload-max-bytes", 64<<10, "payload bytes kept per stored event (the full payload stays in the spool)")
-	fs.DurationVar(&c.storeCommit, "store.commit-delay", store.DefaultCommitDelay, "how long stored events gather before one transaction commits them (the live stream does not wait; queries see events this much later; 0 commits at once)")
+	fs.DurationVar(&c.storeCommit, "store.commit-delay", store.DefaultCommitDelay, "how long stored events gather before one transaction commits them (the live stream does not wait; a query has what is queued committed first; 0 commits at once)")
 	fs.StringVar(&c.otlpHeaders, "otlp.headers", "", "extra OTLP headers as key=value,key=value (default from OTEL_EXPORTER_OTLP_[TRACES_]HEADERS)")
 	return fs, c
 }

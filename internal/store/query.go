@@ -312,6 +312,7 @@ func anys(ss []string) []any {
 // from the position cursor names ("" for the start). A malformed cursor is a
 // *wire.ParamError. limit is clamped to 1..MaxLimit (DefaultLimit when 0).
 func (s *Store) Events(ctx context.Context, f wire.Filter, limit int, cursor string, asc bool) (wire.EventsPage, error) {
+	s.settle(ctx)
 	limit = clampLimit(limit)
 	var bound int64
 	bounded := cursor != ""
@@ -336,6 +337,7 @@ func (s *Store) Events(ctx context.Context, f wire.Filter, limit int, cursor str
 // EventsAfter returns up to limit events passing f with Seq above afterSeq,
 // oldest first: what a stream subscriber resuming after afterSeq missed.
 func (s *Store) EventsAfter(ctx context.Context, afterSeq int64, f wire.Filter, limit int) ([]wire.Event, error) {
+	s.settle(ctx)
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
@@ -412,6 +414,7 @@ type SessionQuery struct {
 
 // Sessions returns a page of sessions, the most recently started first.
 func (s *Store) Sessions(ctx context.Context, q SessionQuery) (wire.SessionsPage, error) {
+	s.settle(ctx)
 	if s.r == nil {
 		return wire.SessionsPage{}, errors.New("query sessions: store closed")
 	}
@@ -506,6 +509,7 @@ func scanSession(sc scanner) (wire.Session, error) {
 // when the store has no such session. An open session's root span is stored
 // when it ends; until then its children name the root's id all the same.
 func (s *Store) Session(ctx context.Context, id string) (wire.SessionDetail, bool, error) {
+	s.settle(ctx)
 	if s.r == nil {
 		return wire.SessionDetail{}, false, errors.New("query session: store closed")
 	}

@@ -56,6 +56,9 @@ type queue struct {
 	// the queue's length changes: the waiters' broadcast.
 	changed chan struct{}
 	wake    chan struct{} // cap 1: work for the writer
+	// urgent asks the writer not to wait out the commit delay: a query is
+	// waiting for what is queued (settle).
+	urgent  bool
 	closing bool
 	done    chan struct{} // closed when the writer returns
 
@@ -247,6 +250,32 @@ func (s *Store) CommitStats() (pending int, commits, failures int64) {
 	return pending, s.commits.Load(), s.commitFailures.Load()
 }
 
+// settleMax bounds how long a query waits for queued batches to commit.
+const settleMax = time.Second
+
+// settle waits until the batches queued before the call are committed,
+// asking the writer to commit at once: a query then sees every event that was
+// queued, and so streamed, before it (read your writes). Past settleMax (commits
+// failing, or a closed store) the query answers with what is committed.
+func (s *Store) settle(ctx context.Context) {
+	q := &s.q
+	q.mu.Lock()
+	mark := q.marks
+	if q.durable >= mark || q.done == nil {
+		q.mu.Unlock()
+		return
+	}
+	q.urgent = true
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	ctx, cancel := context.WithTimeout(ctx, settleMax)
+	defer cancel()
+	_ = s.WaitDurable(ctx, mark)
+}
+
 // Mark returns a mark covering every batch queued so far, for WaitDurable.
 func (s *Store) Mark() uint64 {
 	s.q.mu.Lock()
@@ -294,8 +323,13 @@ func (s *Store) WaitSeq(ctx context.Context, seq int64) error {
 			q.mu.Unlock()
 			return nil
 		}
+		q.urgent = true // someone waits: do not wait out the commit delay
 		ch := q.changed
 		q.mu.Unlock()
+		select {
+		case q.wake <- struct{}{}:
+		default:
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -366,7 +400,7 @@ func (s *Store) linger() {
 	defer t.Stop()
 	for {
 		q.mu.Lock()
-		full := q.events >= maxGroupEvents || q.closing || (len(q.items) > 0 && q.items[0].done != nil)
+		full := q.events >= maxGroupEvents || q.closing || q.urgent || (len(q.items) > 0 && q.items[0].done != nil)
 		q.mu.Unlock()
 		if full {
 			return
@@ -386,6 +420,7 @@ func (s *Store) takeGroup() ([]*item, bool) {
 	q := &s.q
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.urgent = false
 	if q.items[0].done != nil {
 		return []*item{q.items[0]}, true
 	}

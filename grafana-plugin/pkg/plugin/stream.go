@@ -29,7 +29,16 @@ func (d *Datasource) SubscribeStream(ctx context.Context, req *backend.Subscribe
 	if d.settingsErr != nil {
 		return nil, fmt.Errorf("data source settings: %w", d.settingsErr)
 	}
+	// The exporter's last sequence number before the query: the query sees
+	// every event up to it (the exporter's queries wait for its store to
+	// commit what it streamed), so the stream resumes after it, or after the
+	// newest event of the initial data, with no gap even when no event matched.
 	var events []wire.Event
+	var resumeAfter int64
+	known := false
+	if st, err := d.client.Status(ctx); err == nil {
+		resumeAfter, known = st.LastSeq, true
+	}
 	page, err := d.client.Events(ctx, exporterapi.EventsQuery{Filter: f, Limit: d.settings.LiveHistory})
 	if err != nil {
 		// The schema alone still lets the panel start; RunStream retries the exporter.
@@ -38,7 +47,10 @@ func (d *Datasource) SubscribeStream(ctx context.Context, req *backend.Subscribe
 		events = page.Events
 		slices.Reverse(events) // the exporter answers newest first
 		if len(events) > 0 {
-			d.resume.set(req.Path, events[len(events)-1].Seq, time.Now())
+			resumeAfter, known = max(resumeAfter, events[len(events)-1].Seq), true
+		}
+		if known {
+			d.resume.set(req.Path, resumeAfter, time.Now())
 		}
 	}
 	initial, err := backend.NewInitialFrame(d.eventsFrame(events), data.IncludeAll)
