@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -72,4 +73,15 @@ func WaitFor(tb testing.TB, timeout time.Duration, what string, cond func() (boo
 		}
 		<-tick.C
 	}
+}
+
+// CPUTime returns the user+system CPU time this process has used so far:
+// benchmarks report CPU per operation from two readings.
+func CPUTime(tb testing.TB) time.Duration {
+	tb.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

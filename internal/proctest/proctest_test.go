@@ -43,3 +43,17 @@ func TestWaitFor(t *testing.T) {
 		t.Fatalf("cond called %d times, want 3", n)
 	}
 }
+
+func TestCPUTimeGrows(t *testing.T) {
+	start := CPUTime(t)
+	deadline := time.Now().Add(10 * time.Second)
+	x := 0
+	for CPUTime(t) <= start {
+		for i := range 1_000_000 {
+			x += i
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("CPU time did not grow while spinning (%d)", x)
+		}
+	}
+}

@@ -9,11 +9,11 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/proctest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
 )
 
@@ -97,7 +97,7 @@ func BenchmarkHookHTTP(b *testing.B) {
 	b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0)))
 	b.SetBytes(int64(len(payload)))
 	b.ReportAllocs()
-	cpu := processCPU(b)
+	cpu := int64(proctest.CPUTime(b))
 	b.RunParallel(func(pb *testing.PB) {
 		body := bytes.NewReader(payload)
 		for pb.Next() {
@@ -114,18 +114,8 @@ func BenchmarkHookHTTP(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(int64(proctest.CPUTime(b))-cpu)/float64(b.N), "cpu-ns/op")
 	if n := failed.Load(); n > 0 {
 		b.Fatalf("%d requests failed", n)
 	}
-}
-
-// processCPU returns the user+system CPU time the process used so far, in ns.
-func processCPU(b *testing.B) int64 {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }

@@ -3,9 +3,10 @@ package spool
 import (
 	"fmt"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/proctest"
 )
 
 // benchRecord is a captured 2 KB PostToolUse payload.
@@ -97,7 +98,7 @@ func BenchmarkWriterAppendParallel(b *testing.B) {
 			defer w.Close()
 			b.SetParallelism(max(1, appenders/runtime.GOMAXPROCS(0)))
 			b.ReportAllocs()
-			cpu := processCPU(b)
+			cpu := int64(proctest.CPUTime(b))
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if err := w.Append(r); err != nil {
@@ -106,18 +107,8 @@ func BenchmarkWriterAppendParallel(b *testing.B) {
 					}
 				}
 			})
-			b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(int64(proctest.CPUTime(b))-cpu)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(cw.calls)/float64(b.N), "writes/op")
 		})
 	}
-}
-
-// processCPU returns the user+system CPU time the process used so far, in ns.
-func processCPU(b *testing.B) int64 {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }

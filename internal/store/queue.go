@@ -136,21 +136,37 @@ func (s *Store) enqueue(ctx context.Context, events []wire.Event, spans []sessio
 // waitSpace blocks while the queue is full. The caller holds rmu.
 func (s *Store) waitSpace(ctx context.Context, n int) error {
 	q := &s.q
+	return q.wait(ctx, func() (bool, error) {
+		if q.closing {
+			return false, errStoreClosed
+		}
+		return q.events == 0 || q.events+n <= DefaultQueueEvents, nil
+	})
+}
+
+// wait blocks until cond, called under q.mu, holds or fails, ctx ends or
+// the writer has returned (then cond decides once more, else the store is
+// closed).
+func (q *queue) wait(ctx context.Context, cond func() (bool, error)) error {
 	for {
 		q.mu.Lock()
-		if q.closing {
-			q.mu.Unlock()
-			return errStoreClosed
-		}
-		if q.events == 0 || q.events+n <= DefaultQueueEvents {
-			q.mu.Unlock()
-			return nil
-		}
+		ok, err := cond()
 		ch := q.changed
 		q.mu.Unlock()
+		if ok || err != nil {
+			return err
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-q.done:
+			q.mu.Lock()
+			ok, err := cond()
+			q.mu.Unlock()
+			if ok || err != nil {
+				return err
+			}
+			return errStoreClosed
 		case <-ch:
 		}
 	}
@@ -287,57 +303,27 @@ func (s *Store) Mark() uint64 {
 // ends or the store is closed with batches it could not commit.
 func (s *Store) WaitDurable(ctx context.Context, mark uint64) error {
 	q := &s.q
-	for {
-		q.mu.Lock()
-		if q.durable >= mark {
-			q.mu.Unlock()
-			return nil
-		}
-		ch := q.changed
-		q.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-q.done:
-			q.mu.Lock()
-			ok := q.durable >= mark
-			q.mu.Unlock()
-			if ok {
-				return nil
-			}
-			return errStoreClosed
-		case <-ch:
-		}
-	}
+	return q.wait(ctx, func() (bool, error) { return q.durable >= mark, nil })
 }
 
 // WaitSeq blocks until the events numbered up to seq are committed (and so
-// readable through the queries), ctx ends or the store is closed.
+// readable through the queries), ctx ends or the store is closed. It asks the
+// writer not to wait out the commit delay.
 func (s *Store) WaitSeq(ctx context.Context, seq int64) error {
 	q := &s.q
-	for {
-		q.mu.Lock()
+	return q.wait(ctx, func() (bool, error) {
 		// Everything numbered is committed when nothing is queued: a seq
 		// above every reserved one (an old stream's) is not waited for.
 		if s.maxSeq.Load() >= seq || len(q.items) == 0 {
-			q.mu.Unlock()
-			return nil
+			return true, nil
 		}
-		q.urgent = true // someone waits: do not wait out the commit delay
-		ch := q.changed
-		q.mu.Unlock()
+		q.urgent = true
 		select {
 		case q.wake <- struct{}{}:
 		default:
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-q.done:
-			return errStoreClosed
-		case <-ch:
-		}
-	}
+		return false, nil
+	})
 }
 
 // writer commits queued batches until Close, then commits what is left once.

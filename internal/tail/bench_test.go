@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/proctest"
 )
 
 // BenchmarkNext reads a pre-written 32 MiB file of 2 KB lines from the start,
@@ -99,7 +100,7 @@ func BenchmarkFollowAppend(b *testing.B) {
 			tl.mu.Unlock()
 			line := append(bytes.Repeat([]byte("y"), 199), '\n')
 			b.ReportAllocs()
-			cpu := processCPU(b)
+			cpu := int64(proctest.CPUTime(b))
 			scans := tl.scanCount()
 			for b.Loop() {
 				if _, err := f.Write(line); err != nil {
@@ -113,20 +114,10 @@ func BenchmarkFollowAppend(b *testing.B) {
 					b.Fatalf("got %d lines, want the one appended", len(got))
 				}
 			}
-			b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(int64(proctest.CPUTime(b))-cpu)/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(tl.scanCount()-scans)/float64(b.N), "scans/op")
 		})
 	}
-}
-
-// processCPU returns the user+system CPU time the process used so far, in ns.
-func processCPU(b *testing.B) int64 {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 func (t *Tailer) scanCount() int {
