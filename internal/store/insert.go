@@ -155,7 +155,7 @@ func (s *Store) Insert(ctx context.Context, events []wire.Event, spans []session
 		return nil
 	}
 	done := make(chan error, 1)
-	if _, err := s.enqueue(ctx, events, spans, done); err != nil {
+	if err := s.enqueue(ctx, events, spans, done); err != nil {
 		return fmt.Errorf("insert %d events, %d spans: %w", len(events), len(spans), err)
 	}
 	// The writer always answers, also when the store closes meanwhile.

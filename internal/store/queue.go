@@ -94,27 +94,26 @@ func (s *Store) Enqueue(ctx context.Context, events []wire.Event, spans []sessio
 	if len(events) == 0 && len(spans) == 0 {
 		return nil
 	}
-	_, err := s.enqueue(ctx, events, spans, nil)
-	return err
+	return s.enqueue(ctx, events, spans, nil)
 }
 
 // enqueue numbers and queues a batch; done marks a synchronous one.
-func (s *Store) enqueue(ctx context.Context, events []wire.Event, spans []session.Span, done chan error) (*item, error) {
+func (s *Store) enqueue(ctx context.Context, events []wire.Event, spans []session.Span, done chan error) error {
 	q := &s.q
 	q.rmu.Lock()
 	defer q.rmu.Unlock()
 	if err := s.waitSpace(ctx, len(events)); err != nil {
-		return nil, err
+		return err
 	}
 	fresh, err := s.number(ctx, events)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	it := &item{events: fresh, spans: append([]session.Span(nil), spans...), done: done}
 	q.mu.Lock()
 	if q.closing {
 		q.mu.Unlock()
-		return nil, errStoreClosed
+		return errStoreClosed
 	}
 	for i := range fresh {
 		q.pending[fresh[i].ID] = fresh[i].Seq
@@ -130,7 +129,7 @@ func (s *Store) enqueue(ctx context.Context, events []wire.Event, spans []sessio
 	case q.wake <- struct{}{}:
 	default:
 	}
-	return it, nil
+	return nil
 }
 
 // waitSpace blocks while the queue is full. The caller holds rmu.
