@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -297,8 +298,12 @@ func TestCaptureOversizedDefault(t *testing.T) {
 
 func TestNewID(t *testing.T) {
 	seen := make(map[string]bool)
-	for range 1000 {
-		id := NewID()
+	at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	prev := ""
+	for i := range 1000 {
+		// Ten ids a millisecond: unique within one, ordered across them.
+		received := at.Add(time.Duration(i/10) * time.Millisecond)
+		id := NewID(received)
 		if !isHexID(id) {
 			t.Fatalf("NewID() = %q, want 32 lowercase hex digits", id)
 		}
@@ -306,6 +311,13 @@ func TestNewID(t *testing.T) {
 			t.Fatalf("NewID() repeated %q", id)
 		}
 		seen[id] = true
+		if want := fmt.Sprintf("%012x", received.UnixMilli()); id[:12] != want {
+			t.Fatalf("NewID(%v) = %q, want the time %s in front", received, id, want)
+		}
+		if i%10 == 0 && id <= prev {
+			t.Fatalf("NewID of a later millisecond %q sorts before %q", id, prev)
+		}
+		prev = id
 	}
 }
 

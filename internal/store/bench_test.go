@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -386,7 +387,7 @@ func BenchmarkEnqueue(b *testing.B) {
 	for b.Loop() {
 		for i := range batch {
 			batch[i] = evs[(n+i)%len(evs)]
-			batch[i].ID = fmt.Sprintf("enq-%d", n+i)
+			batch[i].ID = benchID(os.Getenv("CHX_RANDOM_IDS") != "", n+i)
 			batch[i].Time = benchNow().Add(time.Duration(n+i) * time.Microsecond)
 		}
 		if err := s.Enqueue(ctx, batch, nil); err != nil {
@@ -399,4 +400,13 @@ func BenchmarkEnqueue(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "events/s")
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(n), "cpu-us/event")
+}
+
+// benchID is the id of the i-th generated event: 32 hex digits, random (as
+// spool.NewID makes them) or in order.
+func benchID(random bool, i int) string {
+	if random {
+		return fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64())
+	}
+	return fmt.Sprintf("%032x", i)
 }
