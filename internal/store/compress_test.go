@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -71,8 +72,14 @@ func TestPayloadCompression(t *testing.T) {
 	}
 }
 
+// BenchmarkPackPayloads compresses 8 payloads holding 2 KB of Go source each
+// (a Read's result), as one commit's worth of them.
 func BenchmarkPackPayloads(b *testing.B) {
-	p := fmt.Appendf(nil, `{"tool_response":{"content":%q}}`, strings.Repeat("func main() { fmt.Println(\"hello\") }\n", 60))
+	src, err := os.ReadFile("insert.go")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := fmt.Appendf(nil, `{"tool_response":{"content":%q}}`, src[:2048])
 	in := [][]byte{p, p, p, p, p, p, p, p}
 	b.SetBytes(int64(8 * len(p)))
 	b.ReportAllocs()
