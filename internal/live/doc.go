@@ -1,5 +1,5 @@
 // Package live owns the live event stream: GET /api/v1/stream as Server-Sent
-// Events. A Broker receives the events the pipeline has just stored (Publish),
+// Events. A Broker receives the events the store has just numbered (Publish),
 // encodes each once, and fans it out to every connected subscriber whose
 // wire.Filter it matches; a reconnecting client resumes from Last-Event-ID
 // through the store (or, without one, an in-memory ring) with no gap and no

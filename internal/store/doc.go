@@ -3,9 +3,10 @@
 // one summary row per session and the sessions' closed spans, with a trigram
 // full-text index over what people search for.
 //
-// It owns the schema and its versioned migrations, idempotent batched inserts
-// (by event id and by span key), the queries behind the HTTP API and the
-// retention by age and by size. It converts a hookevent.Event into the wire
+// It owns the schema and its versioned migrations, the numbering of events
+// and the group commit of queued batches (Enqueue: idempotent by event id and
+// by span key; DESIGN.md), the queries behind the HTTP API and the retention
+// by age and by size. It converts a hookevent.Event into the wire
 // shape (FromEvent) but must not decide pairing (that is the session
 // tracker's), serve HTTP, or publish to the live stream; and it never holds a
 // prompt unless content capture is on.
