@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/proctest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/store"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
@@ -21,20 +22,7 @@ import (
 // samplePayloads returns the reference hook payloads, one per event.
 func samplePayloads(tb testing.TB) [][]byte {
 	tb.Helper()
-	b, err := os.ReadFile("testdata/events-current.jsonl")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var out [][]byte
-	for _, l := range bytes.Split(b, []byte("\n")) {
-		if len(bytes.TrimSpace(l)) > 0 {
-			out = append(out, l)
-		}
-	}
-	if len(out) < 20 {
-		tb.Fatalf("only %d sample payloads", len(out))
-	}
-	return out
+	return proctest.ReadLines(tb, "testdata/events-current.jsonl", 20)
 }
 
 // withSession rewrites a payload's session_id (and tool_use_id, to keep pairs unique).

@@ -1,10 +1,8 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"github.com/claudehooks/claude-hooks-exporter/internal/checkpoint"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/checkpoint"
+	"github.com/claudehooks/claude-hooks-exporter/internal/proctest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
 	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
 	"github.com/claudehooks/claude-hooks-exporter/internal/tail"
@@ -22,17 +22,7 @@ import (
 // samples reads the reference payloads.
 func samples(tb testing.TB) [][]byte {
 	tb.Helper()
-	b, err := os.ReadFile("testdata/events-current.jsonl")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var out [][]byte
-	for _, l := range bytes.Split(b, []byte("\n")) {
-		if len(bytes.TrimSpace(l)) > 0 {
-			out = append(out, l)
-		}
-	}
-	return out
+	return proctest.ReadLines(tb, "testdata/events-current.jsonl", 1)
 }
 
 // writeSpool appends payloads as spool records in dir, one second apart.

@@ -3,6 +3,7 @@ package proctest
 import (
 	"bytes"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"testing"
@@ -84,4 +85,25 @@ func CPUTime(tb testing.TB) time.Duration {
 		tb.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// ReadLines returns the non-blank lines of a file (the reference payloads in
+// a package's testdata, one JSON document a line), failing tb when there are
+// fewer than min.
+func ReadLines(tb testing.TB, path string, min int) [][]byte {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out [][]byte
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		if len(bytes.TrimSpace(l)) > 0 {
+			out = append(out, l)
+		}
+	}
+	if len(out) < min {
+		tb.Fatalf("%s: %d lines, want at least %d", path, len(out), min)
+	}
+	return out
 }

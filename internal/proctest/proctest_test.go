@@ -3,6 +3,8 @@ package proctest
 import (
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,5 +57,16 @@ func TestCPUTimeGrows(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("CPU time did not grow while spinning (%d)", x)
 		}
+	}
+}
+
+func TestReadLinesSkipsBlankLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lines.jsonl")
+	if err := os.WriteFile(path, []byte("{\"a\":1}\n\n  \n{\"b\":2}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := ReadLines(t, path, 2)
+	if len(got) != 2 || string(got[0]) != `{"a":1}` || string(got[1]) != `{"b":2}` {
+		t.Errorf("ReadLines = %q, want the two documents", got)
 	}
 }
