@@ -3,7 +3,10 @@ GO        ?= go
 BIN       ?= bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/claudehooks/claude-hooks-exporter/internal/app.Version=$(VERSION)
-FUZZTIME  ?= 20s
+# Fuzz budgets are execution counts (about 10-20 s each here), not durations: Go 1.26's
+# fuzz coordinator can fail a -fuzztime=<duration> run with a spurious "context deadline
+# exceeded" as the time runs out (golang/go#75804, fixed in Go 1.27). FUZZTIME=<d> overrides.
+FUZZTIME  ?=
 CACHE     ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/claude-hooks-exporter
 # Our packages: npm can unpack Go files under grafana-plugin/node_modules, which are not ours.
 PKGS       = $(shell $(GO) list -e ./... | grep -v /node_modules/)
@@ -32,11 +35,11 @@ test-deps:
 ## fuzz: bounded fuzzing of the decoders of untrusted input (payloads, spool records, transcripts,
 ## secrets, live channel paths)
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./internal/hookevent
-	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./internal/spool
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=10s ./internal/transcript
-	$(GO) test -run='^$$' -fuzz='^FuzzSecrets$$' -fuzztime=10s ./internal/redact
-	$(GO) test -run='^$$' -fuzz='^FuzzChannelPath$$' -fuzztime=10s ./grafana-plugin/pkg/plugin
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(or $(FUZZTIME),400000x) ./internal/hookevent
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(or $(FUZZTIME),600000x) ./internal/spool
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(or $(FUZZTIME),100000x) ./internal/transcript
+	$(GO) test -run='^$$' -fuzz='^FuzzSecrets$$' -fuzztime=$(or $(FUZZTIME),20000x) ./internal/redact
+	$(GO) test -run='^$$' -fuzz='^FuzzChannelPath$$' -fuzztime=$(or $(FUZZTIME),40000x) ./grafana-plugin/pkg/plugin
 
 ## bench: every benchmark once (see docs/benchmarks.md for the figures)
 bench:
