@@ -1,18 +1,22 @@
 package app_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -132,108 +136,286 @@ func procStat(b *testing.B, pid int) (cpu time.Duration, rss int64) {
 // payloads; throughput counts events until the daemon has applied them all
 // (stored, indexed and streamed), with the daemon's CPU per event and its
 // peak resident memory. Run: go test -run '^$' -bench HTTPIngest -benchtime 1x ./internal/app
+//
+// The clients write prepared HTTP/1.1 requests on their connections
+// (leanPoster); the variant client=net-http uses net/http's client, which
+// costs the two shared cores about half as much CPU again as the daemon.
 func BenchmarkHTTPIngest(b *testing.B) {
-	const clients, perClient = 16, 5000
-	const total = clients * perClient
-	for _, storeOn := range []bool{true, false} {
-		b.Run(fmt.Sprintf("store=%v", storeOn), func(b *testing.B) {
+	for _, v := range []struct {
+		name         string
+		store, naive bool
+	}{
+		{"store=true", true, false},
+		{"store=false", false, false},
+		{"store=true,client=net-http", true, true},
+	} {
+		b.Run(v.name, func(b *testing.B) {
 			state := b.TempDir()
 			extra := []string{"--log.level=warn", "--checkpoint.interval=1s", "--web.enable-pprof"}
-			if !storeOn {
+			if !v.store {
 				extra = append(extra, "--store.path=")
 			}
 			d := startDaemon(b, state, nil, extra...)
-			pid := d.cmd.Process.Pid
-			// A Read's result: 1,800 bytes of real Go source (it compresses
-			// as real tool output does, about 3:1).
-			src, err := os.ReadFile(filepath.Join("..", "store", "insert.go"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			payload := []byte(fmt.Sprintf(`{"session_id":"5f0c2a9e-3b7d-4c41-9e62-8d1f0b7a4c13","hook_event_name":"PostToolUse","tool_name":"Read","tool_use_id":"toolu_x","tool_input":{"file_path":"/src/app/main.go"},"tool_response":{"content":%q},"duration_ms":3}`, src[:1800]))
+			load := ingestLoad{addr: d.addr, pid: d.cmd.Process.Pid, naive: v.naive,
+				profile: "http://" + d.addr + "/debug/pprof/profile?seconds=4", metrics: "http://" + d.addr + "/metrics"}
 			for b.Loop() {
-				cpu0, _ := procStat(b, pid)
-				var peak, peakAnon atomic.Int64
-				stop := make(chan struct{})
-				go func() {
-					t := time.NewTicker(50 * time.Millisecond)
-					defer t.Stop()
-					for {
-						select {
-						case <-stop:
-							return
-						case <-t.C:
-							if _, rss := procStat(b, pid); rss > peak.Load() {
-								peak.Store(rss)
-								peakAnon.Store(rssAnon(pid))
-							}
-						}
-					}
-				}()
-				start := time.Now()
-				var wg sync.WaitGroup
-				if out := os.Getenv("CHX_DAEMON_CPUPROFILE"); out != "" {
-					// Profile the daemon for 4 s of the run: go tool pprof <binary> <file>.
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						if err := fetch("http://"+d.addr+"/debug/pprof/profile?seconds=4", out); err != nil {
-							b.Error(err)
-						}
-					}()
-				}
-				for range clients {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
-						for range perClient {
-							resp, err := client.Post("http://"+d.addr+"/v1/hooks", "application/json", bytes.NewReader(payload))
-							if err != nil {
-								b.Error(err)
-								return
-							}
-							io.Copy(io.Discard, resp.Body)
-							resp.Body.Close()
-							if resp.StatusCode != http.StatusNoContent {
-								b.Errorf("POST: %s", resp.Status)
-								return
-							}
-						}
-					}()
-				}
-				wg.Wait()
-				accepted := time.Since(start)
-				waitFor(b, 5*time.Minute, "every event applied", func() (bool, error) {
+				load.run(b, func() (bool, error) {
 					mfs, err := d.metrics()
-					return err == nil && sum(mfs, "claude_hooks_events_total", nil) >= total, err
+					return err == nil && sum(mfs, "claude_hooks_events_total", nil) >= ingestTotal, err
 				})
-				applied := time.Since(start)
-				close(stop)
 				if out := os.Getenv("CHX_DAEMON_HEAPPROFILE"); out != "" {
 					// The daemon's heap once every event is applied: go tool pprof <binary> <file>.
 					if err := fetch("http://"+d.addr+"/debug/pprof/heap", out); err != nil {
 						b.Error(err)
 					}
 				}
-				cpu1, rss := procStat(b, pid)
-				peakRSS := max(peak.Load(), rss)
-				b.ReportMetric(total/accepted.Seconds(), "accepted-events/s")
-				b.ReportMetric(total/applied.Seconds(), "applied-events/s")
-				b.ReportMetric(float64((cpu1-cpu0).Microseconds())/total, "cpu-us/event")
-				b.ReportMetric(float64(peakRSS)/(1<<20), "peak-rss-MiB")
-				// Of which anonymous memory (heaps, SQLite's caches); the rest
-				// is the executable's pages.
-				b.ReportMetric(float64(peakAnon.Load())/(1<<20), "peak-anon-MiB")
-				if storeOn {
-					fi, err := os.Stat(filepath.Join(state, "events.db"))
-					if err == nil {
-						b.ReportMetric(float64(fi.Size())/(1<<20), "db-MiB")
+				if v.store {
+					// The database and its log: a checkpoint may still be copying.
+					var size int64
+					for _, f := range []string{"events.db", "events.db-wal"} {
+						if fi, err := os.Stat(filepath.Join(state, f)); err == nil {
+							size += fi.Size()
+						}
 					}
+					b.ReportMetric(float64(size)/(1<<20), "db-MiB")
 				}
 			}
 		})
 	}
+}
+
+// BenchmarkHTTPFloor runs HTTPIngest's load against testdata/floorserver: a
+// net/http server that answers 204 and does nothing else (spool=false), or
+// only appends each body to a spool (spool=true). Its CPU per event is the
+// floor under the daemon's. Run: go test -run '^$' -bench HTTPFloor -benchtime 1x ./internal/app
+func BenchmarkHTTPFloor(b *testing.B) {
+	bin := filepath.Join(b.TempDir(), "floorserver")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/floorserver").CombinedOutput(); err != nil {
+		b.Fatalf("build floorserver: %v\n%s", err, out)
+	}
+	for _, withSpool := range []bool{false, true} {
+		b.Run(fmt.Sprintf("spool=%v", withSpool), func(b *testing.B) {
+			dir := ""
+			if withSpool {
+				dir = b.TempDir()
+			}
+			cmd := exec.Command(bin, "-spool="+dir)
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				b.Fatal(err)
+			}
+			cmd.Stderr = os.Stderr
+			if err := cmd.Start(); err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+			addr, err := bufio.NewReader(stdout).ReadString('\n')
+			if err != nil {
+				b.Fatal(err)
+			}
+			load := ingestLoad{addr: strings.TrimSpace(addr), pid: cmd.Process.Pid}
+			for b.Loop() {
+				load.run(b, nil)
+			}
+		})
+	}
+}
+
+// The HTTP ingest load: 16 clients, 5,000 requests each.
+const (
+	ingestClients   = 16
+	ingestPerClient = 5000
+	ingestTotal     = ingestClients * ingestPerClient
+)
+
+// ingestLoad POSTs ingestTotal PostToolUse payloads of 2 KB to a server
+// process and reports its throughput, CPU per event and peak memory.
+type ingestLoad struct {
+	addr    string
+	pid     int
+	naive   bool   // net/http's client instead of leanPoster
+	profile string // pprof URL for CHX_DAEMON_CPUPROFILE, if the server has one
+	metrics string // the daemon's /metrics, sampled for its spool backlog
+}
+
+// ingestPayload is a Read's result: 1,800 bytes of real Go source (it
+// compresses as real tool output does, about 3:1).
+func ingestPayload(b *testing.B) []byte {
+	src, err := os.ReadFile(filepath.Join("..", "store", "insert.go"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return []byte(fmt.Sprintf(`{"session_id":"5f0c2a9e-3b7d-4c41-9e62-8d1f0b7a4c13","hook_event_name":"PostToolUse","tool_name":"Read","tool_use_id":"toolu_x","tool_input":{"file_path":"/src/app/main.go"},"tool_response":{"content":%q},"duration_ms":3}`, src[:1800]))
+}
+
+// run sends the load and, when applied is set, waits until it reports every
+// event applied.
+func (l ingestLoad) run(b *testing.B, applied func() (bool, error)) {
+	b.Helper()
+	payload := ingestPayload(b)
+	cpu0, _ := procStat(b, l.pid)
+	self0 := selfCPU(b)
+	var peak, peakAnon atomic.Int64
+	var peakBacklog float64 // written by the sampler, read after it returns
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if _, rss := procStat(b, l.pid); rss > peak.Load() {
+					peak.Store(rss)
+					peakAnon.Store(rssAnon(l.pid))
+				}
+				if l.metrics != "" {
+					peakBacklog = max(peakBacklog, scrapeGauge(l.metrics, "claude_hooks_spool_backlog_bytes"))
+				}
+			}
+		}
+	}()
+	start := time.Now()
+	var wg sync.WaitGroup
+	if out := os.Getenv("CHX_DAEMON_CPUPROFILE"); out != "" && l.profile != "" {
+		// Profile the daemon for 4 s of the run: go tool pprof <binary> <file>.
+		wg.Go(func() {
+			if err := fetch(l.profile, out); err != nil {
+				b.Error(err)
+			}
+		})
+	}
+	for range ingestClients {
+		wg.Go(func() {
+			post, closeConn, err := l.poster(payload)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			defer closeConn()
+			for range ingestPerClient {
+				if err := post(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	accepted := time.Since(start)
+	appliedAt := accepted
+	if applied != nil {
+		waitFor(b, 5*time.Minute, "every event applied", applied)
+		appliedAt = time.Since(start)
+	}
+	close(stop)
+	<-sampled
+	cpu1, rss := procStat(b, l.pid)
+	self1 := selfCPU(b)
+	b.ReportMetric(ingestTotal/accepted.Seconds(), "accepted-events/s")
+	if applied != nil {
+		b.ReportMetric(ingestTotal/appliedAt.Seconds(), "applied-events/s")
+	}
+	b.ReportMetric(float64((cpu1-cpu0).Microseconds())/ingestTotal, "cpu-us/event")
+	// The load generator's own CPU (this test process), which shares the cores.
+	b.ReportMetric(float64((self1-self0).Microseconds())/ingestTotal, "client-cpu-us/event")
+	b.ReportMetric(float64(max(peak.Load(), rss))/(1<<20), "peak-rss-MiB")
+	// Of which anonymous memory (heaps, SQLite's caches); the rest is the
+	// executable's pages.
+	b.ReportMetric(float64(peakAnon.Load())/(1<<20), "peak-anon-MiB")
+	if l.metrics != "" {
+		// What the daemon had not read from its spool yet: above zero when
+		// the pipeline or the store fell behind the clients.
+		b.ReportMetric(peakBacklog/(1<<20), "peak-backlog-MiB")
+	}
+}
+
+// scrapeGauge reads one unlabelled sample from a Prometheus text endpoint
+// (0 when it cannot).
+func scrapeGauge(url, name string) float64 {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(raw)) {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// poster returns a function that POSTs payload once over one keep-alive
+// connection and checks for 204.
+func (l ingestLoad) poster(payload []byte) (post func() error, closeConn func(), err error) {
+	if l.naive {
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+		return func() error {
+			resp, err := client.Post("http://"+l.addr+"/v1/hooks", "application/json", bytes.NewReader(payload))
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent {
+				return fmt.Errorf("POST: %s", resp.Status)
+			}
+			return nil
+		}, client.CloseIdleConnections, nil
+	}
+	return leanPoster(l.addr, payload)
+}
+
+// leanPoster writes one prepared HTTP/1.1 request per call on a single
+// connection and reads the 204 answer's head (a 204 has no body). Anything
+// but 204 is an error.
+func leanPoster(addr string, payload []byte) (post func() error, closeConn func(), err error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	req := fmt.Appendf(nil, "POST /v1/hooks HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", addr, len(payload))
+	req = append(req, payload...)
+	br := bufio.NewReader(conn)
+	return func() error {
+		if _, err := conn.Write(req); err != nil {
+			return err
+		}
+		status, err := br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if !bytes.HasPrefix(status, []byte("HTTP/1.1 204 ")) {
+			return fmt.Errorf("POST: %q", bytes.TrimSpace(status))
+		}
+		for {
+			line, err := br.ReadSlice('\n')
+			if err != nil {
+				return err
+			}
+			if len(bytes.TrimSpace(line)) == 0 {
+				return nil
+			}
+		}
+	}, func() { conn.Close() }, nil
+}
+
+// selfCPU is this process's CPU time (user+system, every thread).
+func selfCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // fetch saves the body of a GET to a file.

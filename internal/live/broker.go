@@ -148,6 +148,9 @@ func (b *Broker) Publish(evs []wire.Event) {
 	b.pubMu.Lock()
 	defer b.pubMu.Unlock()
 
+	if b.ring == nil && !b.opts.AssignSeq && b.skipUnwatched(evs) {
+		return
+	}
 	last := b.last.Load()
 	frames := make([]frame, 0, len(evs))
 	ends := make([]int, 0, len(evs))
@@ -219,6 +222,25 @@ func (b *Broker) Publish(evs []wire.Event) {
 		}
 	}
 	b.last.Store(last)
+}
+
+// skipUnwatched advances LastSeq past evs without encoding them when no one
+// is subscribed, and reports whether it did. Without a ring (the store
+// replays) an event no subscriber receives is never read: a stream that
+// subscribes later starts its live part after LastSeq and replays these from
+// the store, as it does any event it missed. The caller holds pubMu.
+func (b *Broker) skipUnwatched(evs []wire.Event) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.subs) > 0 {
+		return false
+	}
+	last := b.last.Load()
+	for i := range evs {
+		last = max(last, evs[i].Seq)
+	}
+	b.last.Store(last)
+	return true
 }
 
 // encodeFrame appends one SSE message for ev.

@@ -394,6 +394,36 @@ func TestPublishSeq(t *testing.T) {
 	}
 }
 
+// TestPublishUnwatched: with the store replaying and no one subscribed,
+// Publish only advances LastSeq; a stream that connects afterwards and
+// resumes from the start gets those events from the store, then live ones,
+// each once and in order.
+func TestPublishUnwatched(t *testing.T) {
+	store := &memStore{}
+	b := New(Options{Replay: store.EventsAfter})
+	fd := &feed{b: b, store: store, size: 100}
+	before := fd.publish(40)
+	if l := b.LastSeq(); l != 40 {
+		t.Fatalf("LastSeq() = %d after 40 unwatched events, want 40", l)
+	}
+	if b.scratch.Len() != 0 {
+		t.Errorf("Publish encoded %d bytes of frames with no subscriber", b.scratch.Len())
+	}
+	srv := startServer(t, b)
+	c := dial(t, srv, "", "0")
+	var got []wire.Event
+	for range 40 {
+		got = append(got, c.nextEvent(t))
+	}
+	after := fd.publish(5)
+	for range 5 {
+		got = append(got, c.nextEvent(t))
+	}
+	if diff := cmp.Diff(append(before, after...), got, cmpBytes); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
 // TestPublishKeepsNoReference checks that Publish neither changes the caller's
 // events nor depends on them afterwards.
 func TestPublishKeepsNoReference(t *testing.T) {

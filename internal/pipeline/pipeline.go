@@ -91,7 +91,8 @@ type Options struct {
 	// durable sinks at shutdown (default 10 s); past it the checkpoint is not
 	// written and the next start replays from the previous one.
 	DurableTimeout time.Duration
-	// BatchSize caps the lines read per batch (default 1024).
+	// BatchSize caps the lines read per batch (default 256: a batch and the
+	// copies sinks make of it stay a few MiB at most).
 	BatchSize int
 	// ExpireInterval is how often idle sessions are expired (default 10 s).
 	ExpireInterval time.Duration
@@ -153,7 +154,7 @@ func New(opts Options) (*Pipeline, error) {
 		opts.CheckpointInterval = time.Second
 	}
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 1024
+		opts.BatchSize = 256
 	}
 	if opts.DurableTimeout <= 0 {
 		opts.DurableTimeout = 10 * time.Second

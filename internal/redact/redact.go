@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Mask replaces every secret found in text.
@@ -43,6 +44,20 @@ func Secrets(text string) string {
 		out = next
 	}
 	return Mask
+}
+
+// SecretsBytes is Secrets for text held in a byte slice, without copying it:
+// it returns b itself and false when nothing is masked, else the masked text
+// in a new slice and true. It does not keep b.
+func SecretsBytes(b []byte) ([]byte, bool) {
+	// Secrets returns its argument or a string it built: a view of b is not
+	// kept past this call.
+	s := unsafe.String(unsafe.SliceData(b), len(b))
+	out := Secrets(s)
+	if out == s {
+		return b, false
+	}
+	return []byte(out), true
 }
 
 // Cap truncates text to at most max bytes on a UTF-8 boundary and says how much

@@ -158,6 +158,27 @@ func TestSecrets(t *testing.T) {
 	}
 }
 
+// TestSecretsBytes: the byte-slice form masks as Secrets does, hands back the
+// caller's slice when nothing is masked, and never writes to it.
+func TestSecretsBytes(t *testing.T) {
+	for _, tt := range secretsTests {
+		in := []byte(tt.in)
+		got, masked := SecretsBytes(in)
+		if string(got) != tt.want || masked != (tt.want != tt.in) {
+			t.Errorf("SecretsBytes(%q) = %q, %v; want %q, %v", tt.in, got, masked, tt.want, tt.want != tt.in)
+		}
+		if string(in) != tt.in {
+			t.Errorf("SecretsBytes(%q) changed its input to %q", tt.in, in)
+		}
+		if !masked && len(in) > 0 && &got[0] != &in[0] {
+			t.Errorf("SecretsBytes(%q) copied a text without secrets", tt.in)
+		}
+	}
+	if got, masked := SecretsBytes(nil); got != nil || masked {
+		t.Errorf("SecretsBytes(nil) = %q, %v", got, masked)
+	}
+}
+
 // assertCoversOracle fails if out, what Secrets made of in, shows anything
 // the former implementation hid: every piece of out between masks must appear
 // in what the former implementation left. It returns what that left.

@@ -33,6 +33,12 @@ type Appender interface {
 // request.
 var oneRecord = sync.Pool{New: func() any { return new([1]spool.Record) }}
 
+// hookBodies holds the body buffers of POST /v1/hooks: a body is done with
+// once Append has written it. Buffers over maxPooledBody are not kept.
+var hookBodies = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledBody = 64 << 10
+
 // Options configures the HTTP handler.
 type Options struct {
 	Spool Appender
@@ -226,7 +232,14 @@ func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
 // handleHook appends one hook payload, what a Claude Code "type": "http" hook sends.
 func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 	received := s.opts.Now()
-	body, err := readCapped(r.Body, r.ContentLength, int64(s.opts.MaxRecordBytes))
+	buf := hookBodies.Get().(*[]byte)
+	body, err := readCapped(r.Body, r.ContentLength, int64(s.opts.MaxRecordBytes), *buf)
+	defer func() {
+		if cap(body) <= maxPooledBody {
+			*buf = body[:0]
+			hookBodies.Put(buf)
+		}
+	}()
 	if err != nil {
 		s.refuse(w, err)
 		return
@@ -255,7 +268,7 @@ func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 // nothing: one bad line refuses the whole request, naming the line.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	received := s.opts.Now()
-	body, err := readCapped(r.Body, r.ContentLength, s.opts.MaxBatchBytes)
+	body, err := readCapped(r.Body, r.ContentLength, s.opts.MaxBatchBytes, nil)
 	if err != nil {
 		s.refuse(w, err)
 		return
@@ -360,7 +373,8 @@ const maxPrealloc = 1 << 20
 // readCapped reads the whole body, or fails with errTooLarge past limit bytes.
 // size is the declared length (-1 when unknown): a body of known size is read
 // into a buffer of that size, without growing and copying it.
-func readCapped(r io.Reader, size, limit int64) ([]byte, error) {
+// It reads into buf when buf has the room the size asks for.
+func readCapped(r io.Reader, size, limit int64, buf []byte) ([]byte, error) {
 	if size > limit {
 		return nil, fmt.Errorf("%w: the limit is %d bytes", errTooLarge, limit)
 	}
@@ -368,7 +382,10 @@ func readCapped(r io.Reader, size, limit int64) ([]byte, error) {
 	if size >= 0 {
 		capacity = min(size, maxPrealloc) + 1 // +1: room to read the end of the body
 	}
-	b := make([]byte, 0, capacity)
+	b := buf[:0]
+	if int64(cap(b)) < capacity {
+		b = make([]byte, 0, capacity)
+	}
 	for {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]

@@ -223,7 +223,12 @@ func TestReadCapped(t *testing.T) {
 			if tt.oneByte {
 				r = iotest.OneByteReader(r)
 			}
-			got, err := readCapped(r, tt.size, limit)
+			// A pooled buffer is read into when it has the room.
+			buf := make([]byte, 5, 64)
+			got, err := readCapped(r, tt.size, limit, buf)
+			if err == nil && tt.size >= 0 && tt.size < int64(cap(buf)) && len(got) > 0 && len(got) < cap(buf) && &got[0] != &buf[:1][0] {
+				t.Errorf("readCapped did not read a %d-byte body into the buffer it was given", tt.size)
+			}
 			if tt.tooBig {
 				if !errors.Is(err, errTooLarge) {
 					t.Fatalf("readCapped = %d bytes, %v; want errTooLarge", len(got), err)
@@ -238,7 +243,7 @@ func TestReadCapped(t *testing.T) {
 			}
 		})
 	}
-	if _, err := readCapped(iotest.ErrReader(errors.New("boom")), -1, limit); err == nil || errors.Is(err, errTooLarge) {
+	if _, err := readCapped(iotest.ErrReader(errors.New("boom")), -1, limit, nil); err == nil || errors.Is(err, errTooLarge) {
 		t.Errorf("readCapped of a failing reader = %v, want its error", err)
 	}
 }

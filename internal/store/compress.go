@@ -15,19 +15,28 @@ import (
 const (
 	compressedMark = 0x00
 	compressMin    = 256
+	// maxPackArena bounds the compression buffer the writer keeps between
+	// commits: a group of ~800 payloads of 2 KB, more than 20 ms bring at
+	// 30,000 events/s.
+	maxPackArena = 2 << 20
 )
 
 // packPayloads returns the stored form of each payload, compressed where it
-// pays, in one buffer.
-func packPayloads(payloads [][]byte) [][]byte {
+// pays. The compressed ones are written to arena, which is reused when it has
+// the room; the results alias it and the payloads, and are valid until the
+// next call with the same arena. It returns the arena for that call.
+func packPayloads(payloads [][]byte, arena []byte) (out [][]byte, _ []byte) {
 	size := 0
 	for _, p := range payloads {
 		if len(p) >= compressMin {
 			size += 1 + s2.MaxEncodedLen(len(p))
 		}
 	}
-	arena := make([]byte, 0, size)
-	out := make([][]byte, len(payloads))
+	arena = arena[:0]
+	if cap(arena) < size {
+		arena = make([]byte, 0, size)
+	}
+	out = make([][]byte, len(payloads))
 	for i, p := range payloads {
 		if len(p) < compressMin {
 			out[i] = p
@@ -44,7 +53,7 @@ func packPayloads(payloads [][]byte) [][]byte {
 		arena = arena[:len(arena)+len(enc)]
 		out[i] = arena[start:len(arena):len(arena)]
 	}
-	return out
+	return out, arena
 }
 
 // unpackPayload returns the payload a stored value holds.

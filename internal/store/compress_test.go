@@ -72,6 +72,37 @@ func TestPayloadCompression(t *testing.T) {
 	}
 }
 
+// The writer's compression buffer is reused from one commit to the next; no
+// commit sees another's bytes.
+func TestPayloadArenaReuse(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{Now: benchNow})
+	g := newGenerator(12)
+	var want [][]byte
+	for batch := range 4 {
+		evs := g.generate(3 - batch%2) // the second and fourth are smaller
+		for i := range evs {
+			evs[i].Payload = fmt.Appendf(nil, `{"batch":%d,"content":%q}`, batch, strings.Repeat(fmt.Sprintf("line %d of event %d\n", batch, i), 40+batch*10))
+			want = append(want, evs[i].Payload)
+		}
+		if err := s.Insert(ctx, evs, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.EventsAfter(ctx, 0, wire.Filter{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("read back %d events, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i].Payload, want[i]) {
+			t.Errorf("event %d: payload %.80q, want %.80q", i+1, got[i].Payload, want[i])
+		}
+	}
+}
+
 // BenchmarkPackPayloads compresses 8 payloads holding 2 KB of Go source each
 // (a Read's result), as one commit's worth of them.
 func BenchmarkPackPayloads(b *testing.B) {
@@ -83,8 +114,9 @@ func BenchmarkPackPayloads(b *testing.B) {
 	in := [][]byte{p, p, p, p, p, p, p, p}
 	b.SetBytes(int64(8 * len(p)))
 	b.ReportAllocs()
+	var arena []byte
 	for b.Loop() {
-		packPayloads(in)
+		_, arena = packPayloads(in, arena)
 	}
 }
 

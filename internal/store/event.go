@@ -66,8 +66,8 @@ func FromEvent(ev *hookevent.Event, payloadMax int, captureContent bool) wire.Ev
 	if len(payload) > 0 && payloadMax >= 0 {
 		// Masking may cut a JSON string short only where a secret ran to
 		// the end of the text (a PEM key without its end marker).
-		if red := redact.Secrets(string(payload)); len(red) != len(payload) || red != string(payload) {
-			payload = []byte(red)
+		if red, masked := redact.SecretsBytes(payload); masked {
+			payload = red
 			// A mask can replace an unquoted JSON value (a number after
 			// "password":) or cut a string short: then the payload is
 			// served as text. Counts of tokens are not masked.

@@ -41,6 +41,33 @@ func (ws *writeStmts) close() {
 	*ws = writeStmts{}
 }
 
+// insertArgs are the argument lists of one transaction's bulk inserts.
+type insertArgs struct {
+	events, payloadArgs, fts []any
+	payloads                 [][]byte
+}
+
+// maxKeptArgs bounds the argument lists kept between transactions: those of
+// a group of 1,024 events.
+const maxKeptArgs = 1024 * eventWidth
+
+// reset clears the lists (they refer to the events' strings and payloads)
+// and drops any grown beyond maxKeptArgs.
+func (a *insertArgs) reset() {
+	for _, l := range []*[]any{&a.events, &a.payloadArgs, &a.fts} {
+		if cap(*l) > maxKeptArgs {
+			*l = nil
+		}
+		clear((*l)[:cap(*l)])
+		*l = (*l)[:0]
+	}
+	if cap(a.payloads) > maxKeptArgs {
+		a.payloads = nil
+	}
+	clear(a.payloads[:cap(a.payloads)])
+	a.payloads = a.payloads[:0]
+}
+
 // bulk inserts rows of a fixed width with multi-row INSERT statements of
 // maxRows, maxRows/2, ... 1 rows: per-statement costs of database/sql and
 // the driver are paid once per chunk instead of once per row.
@@ -176,12 +203,12 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []sessi
 		}
 	}()
 	agg := sessionAgg{s: s, rows: map[string]*sessionRow{}}
-	var (
-		eventArgs   = make([]any, 0, len(events)*eventWidth)
-		payloadArgs = make([]any, 0, len(events)*3)
-		ftsArgs     = make([]any, 0, len(events)*4)
-		payloads    = make([][]byte, 0, len(events))
-	)
+	// The argument lists are the writer's, reused from one transaction to
+	// the next and cleared after it (they refer to the events).
+	a := &s.args
+	defer a.reset()
+	eventArgs, payloadArgs, ftsArgs, payloads := a.events[:0], a.payloadArgs[:0], a.fts[:0], a.payloads[:0]
+	defer func() { a.events, a.payloadArgs, a.fts, a.payloads = eventArgs, payloadArgs, ftsArgs, payloads }()
 	for i := range events {
 		ev := &events[i]
 		seq := ev.Seq
@@ -211,10 +238,18 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []sessi
 	if err := s.stmts.insertEvents.exec(ctx, eventArgs); err != nil {
 		return fmt.Errorf("insert events: %w", err)
 	}
-	for i, data := range packPayloads(payloads) {
+	// The driver copies what it binds: the arena is free again once the
+	// payloads are inserted. One of a very large group is not kept.
+	packed, arena := packPayloads(payloads, s.packArena)
+	for i, data := range packed {
 		payloadArgs[3*i+2] = data
 	}
-	if err := s.stmts.insertPayloads.exec(ctx, payloadArgs); err != nil {
+	err = s.stmts.insertPayloads.exec(ctx, payloadArgs)
+	s.packArena = nil
+	if cap(arena) <= maxPackArena {
+		s.packArena = arena
+	}
+	if err != nil {
 		return fmt.Errorf("insert payloads: %w", err)
 	}
 	for i := range spans {

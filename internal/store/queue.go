@@ -23,6 +23,12 @@ const (
 	// DefaultQueueEvents bounds the events queued and not yet committed;
 	// Enqueue blocks beyond it.
 	DefaultQueueEvents = 16384
+	// DefaultQueueBytes bounds the memory they hold (payloads and
+	// queuedEventBytes an event): what waits for the writer waits in the
+	// spool instead, not in the heap.
+	DefaultQueueBytes = 4 << 20
+	// queuedEventBytes is what a queued event holds besides its payload.
+	queuedEventBytes = 512
 )
 
 // errStoreClosed is returned for work handed to a closed store.
@@ -33,6 +39,7 @@ var errStoreClosed = errors.New("store closed")
 type item struct {
 	events []wire.Event
 	spans  []session.Span
+	bytes  int // queuedBytes(events)
 	mark   uint64
 	// done is set for a synchronous Insert: the writer commits the item on
 	// its own, reports the outcome and never retries it.
@@ -44,6 +51,7 @@ type queue struct {
 	mu     sync.Mutex
 	items  []*item
 	events int // events in items
+	bytes  int // queuedBytes of them
 	// reserved is the highest seq handed out; pending the ids numbered but
 	// not committed yet; maxTime the latest event time numbered or stored
 	// (unix ns): an event after it cannot be a repeat.
@@ -102,14 +110,14 @@ func (s *Store) enqueue(ctx context.Context, events []wire.Event, spans []sessio
 	q := &s.q
 	q.rmu.Lock()
 	defer q.rmu.Unlock()
-	if err := s.waitSpace(ctx, len(events)); err != nil {
+	if err := s.waitSpace(ctx, len(events), queuedBytes(events)); err != nil {
 		return err
 	}
 	fresh, err := s.number(ctx, events)
 	if err != nil {
 		return err
 	}
-	it := &item{events: fresh, spans: append([]session.Span(nil), spans...), done: done}
+	it := &item{events: fresh, spans: append([]session.Span(nil), spans...), bytes: queuedBytes(fresh), done: done}
 	q.mu.Lock()
 	if q.closing {
 		q.mu.Unlock()
@@ -124,6 +132,7 @@ func (s *Store) enqueue(ctx context.Context, events []wire.Event, spans []sessio
 	it.mark = q.marks
 	q.items = append(q.items, it)
 	q.events += len(fresh)
+	q.bytes += it.bytes
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -132,15 +141,25 @@ func (s *Store) enqueue(ctx context.Context, events []wire.Event, spans []sessio
 	return nil
 }
 
-// waitSpace blocks while the queue is full. The caller holds rmu.
-func (s *Store) waitSpace(ctx context.Context, n int) error {
+// waitSpace blocks while the queue has no room for n events holding nb
+// bytes; an empty queue takes any batch. The caller holds rmu.
+func (s *Store) waitSpace(ctx context.Context, n, nb int) error {
 	q := &s.q
 	return q.wait(ctx, func() (bool, error) {
 		if q.closing {
 			return false, errStoreClosed
 		}
-		return q.events == 0 || q.events+n <= DefaultQueueEvents, nil
+		return q.events == 0 || (q.events+n <= DefaultQueueEvents && q.bytes+nb <= DefaultQueueBytes), nil
 	})
+}
+
+// queuedBytes is the memory a queued batch holds, as the queue counts it.
+func queuedBytes(events []wire.Event) int {
+	n := len(events) * queuedEventBytes
+	for i := range events {
+		n += len(events[i].Payload)
+	}
+	return n
 }
 
 // wait blocks until cond, called under q.mu, holds or fails, ctx ends or
@@ -425,6 +444,11 @@ func (s *Store) commitGroup(group []*item) error {
 	if len(group) == 1 {
 		events, spans = group[0].events, group[0].spans
 	} else {
+		ne, ns := 0, 0
+		for _, it := range group {
+			ne, ns = ne+len(it.events), ns+len(it.spans)
+		}
+		events, spans = make([]wire.Event, 0, ne), make([]session.Span, 0, ns)
 		for _, it := range group {
 			events = append(events, it.events...)
 			spans = append(spans, it.spans...)
@@ -469,6 +493,7 @@ func (s *Store) finish(group []*item, err error) {
 			delete(q.pending, it.events[i].ID)
 		}
 		q.events -= len(it.events)
+		q.bytes -= it.bytes
 		q.durable = max(q.durable, it.mark)
 	}
 	clear(q.items[:len(group)])
@@ -488,7 +513,7 @@ func (s *Store) abandon(err error) {
 	q := &s.q
 	q.mu.Lock()
 	items := q.items
-	q.items, q.events = nil, 0
+	q.items, q.events, q.bytes = nil, 0, 0
 	clear(q.pending)
 	q.broadcast()
 	q.mu.Unlock()

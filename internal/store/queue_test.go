@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,5 +175,50 @@ func TestEnqueueRetriesAFailedCommit(t *testing.T) {
 	got, err := s.EventsAfter(ctx, 0, wire.Filter{}, 10)
 	if err != nil || len(got) != 5 {
 		t.Fatalf("stored after the retry: %d events, err %v; want 5", len(got), err)
+	}
+}
+
+// The queue is bounded by the memory it holds: while what waits for the
+// writer holds DefaultQueueBytes, Enqueue blocks (the pipeline then waits and
+// events wait in the spool); an empty queue takes a batch of any size.
+func TestEnqueueBlocksOnQueuedBytes(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{Now: benchNow, CommitDelay: -1})
+	s.wmu.Lock()
+	_, err := s.w.ExecContext(ctx, `CREATE TEMP TRIGGER fail_insert BEFORE INSERT ON events BEGIN SELECT RAISE(FAIL, 'disk full'); END`)
+	s.wmu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGenerator(13)
+	big := g.generate(4)
+	for i := range big {
+		big[i].Payload = []byte(`"` + strings.Repeat("x", DefaultQueueBytes/3) + `"`)
+	}
+	if err := s.Enqueue(ctx, big, nil); err != nil {
+		t.Fatalf("an empty queue refused a batch of %d bytes: %v", queuedBytes(big), err)
+	}
+	small := g.generate(1)
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := s.Enqueue(short, small, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Enqueue with %d bytes queued = %v, want it blocked until its deadline", queuedBytes(big), err)
+	}
+	s.wmu.Lock()
+	_, err = s.w.ExecContext(ctx, `DROP TRIGGER fail_insert`)
+	s.wmu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel2 := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel2()
+	if err := s.Enqueue(wait, small, nil); err != nil {
+		t.Fatalf("Enqueue once the queue drained: %v", err)
+	}
+	if err := s.WaitDurable(wait, s.Mark()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.EventsAfter(ctx, 0, wire.Filter{}, 10); err != nil || len(got) != 5 {
+		t.Fatalf("stored %d events, err %v; want 5", len(got), err)
 	}
 }

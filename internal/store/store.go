@@ -89,6 +89,9 @@ type Store struct {
 	wdb   *sql.DB
 	w     *sql.Conn
 	stmts writeStmts
+	// packArena is the writer's buffer for compressed payloads (under wmu).
+	packArena []byte
+	args      insertArgs // the writer's argument lists (under wmu)
 
 	r *sql.DB
 
