@@ -152,6 +152,9 @@ func BenchmarkHTTPIngest(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			state := b.TempDir()
 			extra := []string{"--log.level=warn", "--checkpoint.interval=1s", "--web.enable-pprof"}
+			if v := os.Getenv("CHX_EXTRA"); v != "" {
+				extra = append(extra, strings.Fields(v)...)
+			}
 			if !v.store {
 				extra = append(extra, "--store.path=")
 			}
@@ -238,10 +241,10 @@ type ingestLoad struct {
 	metrics string // the daemon's /metrics, sampled for its spool backlog
 }
 
-// ingestPayload is a Read's result: 1,800 bytes of real Go source (it
-// compresses as real tool output does, about 3:1).
+// ingestPayload is a Read's result: 1,800 bytes of this project's Go source
+// (a fixed copy, so that runs compare).
 func ingestPayload(b *testing.B) []byte {
-	src, err := os.ReadFile(filepath.Join("..", "store", "insert.go"))
+	src, err := os.ReadFile(filepath.Join("..", "store", "testdata", "tool-output.txt"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -372,7 +372,7 @@ func BenchmarkEnqueue(b *testing.B) {
 	}
 	g := newGenerator(5)
 	// Real tool output: 2 KB of Go source.
-	src, err := os.ReadFile("insert.go")
+	src, err := os.ReadFile(filepath.Join("testdata", "tool-output.txt"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -419,7 +419,7 @@ func benchID(random bool, i int) string {
 // the store's indexes. The CPU includes the WAL's autocheckpoint.
 // Run: go test -run '^$' -bench SQLiteFloor -benchtime 400x ./internal/store
 func BenchmarkSQLiteFloor(b *testing.B) {
-	src, err := os.ReadFile("insert.go")
+	src, err := os.ReadFile(filepath.Join("testdata", "tool-output.txt"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,9 +15,8 @@ import (
 const (
 	compressedMark = 0x00
 	compressMin    = 256
-	// maxPackArena bounds the compression buffer the writer keeps between
-	// commits: a group of ~800 payloads of 2 KB, more than 20 ms bring at
-	// 30,000 events/s.
+	// maxPackArena bounds the compression buffer Enqueue keeps between
+	// batches: one of ~800 payloads of 2 KB.
 	maxPackArena = 2 << 20
 )
 

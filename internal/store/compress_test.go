@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
@@ -103,10 +105,39 @@ func TestPayloadArenaReuse(t *testing.T) {
 	}
 }
 
+// The session row reads SessionStart's source and SessionEnd's reason from
+// payloads queued compressed.
+func TestSessionFieldsFromCompressedPayloads(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{Now: benchNow})
+	pad := strings.Repeat("compressible padding ", 50)
+	start := benchNow().Add(-time.Hour)
+	evs := []wire.Event{
+		{ID: "00000000000000000000000000000001", Time: start, SessionID: "s-compressed", Event: "SessionStart",
+			Payload: fmt.Appendf(nil, `{"hook_event_name":"SessionStart","source":"resume","pad":%q}`, pad)},
+		{ID: "00000000000000000000000000000002", Time: start.Add(time.Minute), SessionID: "s-compressed", Event: "SessionEnd",
+			Payload: fmt.Appendf(nil, `{"hook_event_name":"SessionEnd","reason":"logout","pad":%q}`, pad)},
+	}
+	if err := s.Insert(ctx, evs, nil); err != nil {
+		t.Fatal(err)
+	}
+	var stored []byte
+	if err := s.r.QueryRowContext(ctx, `SELECT data FROM payloads WHERE seq = 1`).Scan(&stored); err != nil || len(stored) == 0 || stored[0] != compressedMark {
+		t.Fatalf("SessionStart payload stored as %d bytes (err %v), want it compressed", len(stored), err)
+	}
+	d, ok, err := s.Session(ctx, "s-compressed")
+	if err != nil || !ok {
+		t.Fatalf("session: found %v, %v", ok, err)
+	}
+	if d.Session.Source != "resume" || d.Session.EndReason != "logout" {
+		t.Errorf("source %q, end reason %q; want resume and logout", d.Session.Source, d.Session.EndReason)
+	}
+}
+
 // BenchmarkPackPayloads compresses 8 payloads holding 2 KB of Go source each
 // (a Read's result), as one commit's worth of them.
 func BenchmarkPackPayloads(b *testing.B) {
-	src, err := os.ReadFile("insert.go")
+	src, err := os.ReadFile(filepath.Join("testdata", "tool-output.txt"))
 	if err != nil {
 		b.Fatal(err)
 	}

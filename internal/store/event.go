@@ -19,8 +19,9 @@ const SummaryMaxBytes = 4096
 // payload is ev.Raw cut at payloadMax bytes (0: DefaultPayloadMaxBytes;
 // negative: no payload) with Truncated set when cut; without captureContent
 // its top-level "prompt" member is removed first. Obvious secrets are masked
-// in the summary, the error and the payload (redact.Secrets). Nothing of the
-// result aliases ev. Seq stays zero until Insert assigns it.
+// in the summary, the error and the payload (redact.Secrets). The payload may
+// alias ev.Raw (Enqueue and Insert copy it); the rest does not alias ev. Seq
+// stays zero until Insert assigns it.
 func FromEvent(ev *hookevent.Event, payloadMax int, captureContent bool) wire.Event {
 	w := wire.Event{
 		ID:               ev.ID,
@@ -83,7 +84,7 @@ func FromEvent(ev *hookevent.Event, payloadMax int, captureContent bool) wire.Ev
 	return w
 }
 
-// capPayload copies p, cut at max bytes on a UTF-8 boundary.
+// capPayload returns p cut at max bytes on a UTF-8 boundary (not copied).
 func capPayload(p []byte, max int) ([]byte, bool) {
 	if max == 0 {
 		max = DefaultPayloadMaxBytes
@@ -95,13 +96,13 @@ func capPayload(p []byte, max int) ([]byte, bool) {
 		return nil, true
 	}
 	if len(p) <= max {
-		return bytes.Clone(p), false
+		return p, false
 	}
 	cut := max
 	for cut > 0 && !utf8.RuneStart(p[cut]) {
 		cut--
 	}
-	return bytes.Clone(p[:cut]), true
+	return p[:cut], true
 }
 
 // withoutPrompt returns the JSON object p without its top-level "prompt"

@@ -44,7 +44,6 @@ func (ws *writeStmts) close() {
 // insertArgs are the argument lists of one transaction's bulk inserts.
 type insertArgs struct {
 	events, payloadArgs, fts []any
-	payloads                 [][]byte
 }
 
 // maxKeptArgs bounds the argument lists kept between transactions: those of
@@ -61,11 +60,6 @@ func (a *insertArgs) reset() {
 		clear((*l)[:cap(*l)])
 		*l = (*l)[:0]
 	}
-	if cap(a.payloads) > maxKeptArgs {
-		a.payloads = nil
-	}
-	clear(a.payloads[:cap(a.payloads)])
-	a.payloads = a.payloads[:0]
 }
 
 // bulk inserts rows of a fixed width with multi-row INSERT statements of
@@ -207,8 +201,8 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []sessi
 	// the next and cleared after it (they refer to the events).
 	a := &s.args
 	defer a.reset()
-	eventArgs, payloadArgs, ftsArgs, payloads := a.events[:0], a.payloadArgs[:0], a.fts[:0], a.payloads[:0]
-	defer func() { a.events, a.payloadArgs, a.fts, a.payloads = eventArgs, payloadArgs, ftsArgs, payloads }()
+	eventArgs, payloadArgs, ftsArgs := a.events[:0], a.payloadArgs[:0], a.fts[:0]
+	defer func() { a.events, a.payloadArgs, a.fts = eventArgs, payloadArgs, ftsArgs }()
 	for i := range events {
 		ev := &events[i]
 		seq := ev.Seq
@@ -221,8 +215,11 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []sessi
 			null(ev.MCPServer), null(ev.Outcome), dur, null(ev.Error), null(ev.Summary),
 			null(ev.NotificationType), null(ev.CWD), null(ev.Model))
 		if len(ev.Payload) > 0 || ev.Truncated {
-			payloadArgs = append(payloadArgs, seq, ev.Truncated, nil)
-			payloads = append(payloads, ev.Payload)
+			var data any
+			if len(ev.Payload) > 0 {
+				data = ev.Payload
+			}
+			payloadArgs = append(payloadArgs, seq, ev.Truncated, data)
 		}
 		if ev.Tool != "" || ev.Summary != "" || ev.Error != "" {
 			errText := ev.Error
@@ -238,18 +235,8 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []sessi
 	if err := s.stmts.insertEvents.exec(ctx, eventArgs); err != nil {
 		return fmt.Errorf("insert events: %w", err)
 	}
-	// The driver copies what it binds: the arena is free again once the
-	// payloads are inserted. One of a very large group is not kept.
-	packed, arena := packPayloads(payloads, s.packArena)
-	for i, data := range packed {
-		payloadArgs[3*i+2] = data
-	}
-	err = s.stmts.insertPayloads.exec(ctx, payloadArgs)
-	s.packArena = nil
-	if cap(arena) <= maxPackArena {
-		s.packArena = arena
-	}
-	if err != nil {
+	// Payloads were packed into their stored form when they were queued.
+	if err := s.stmts.insertPayloads.exec(ctx, payloadArgs); err != nil {
 		return fmt.Errorf("insert payloads: %w", err)
 	}
 	for i := range spans {
@@ -563,10 +550,12 @@ func (a *sessionAgg) flush(ctx context.Context) error {
 	return nil
 }
 
-// payloadString reads a top-level string member of a JSON object payload; ""
-// when absent or unreadable (a cut payload).
+// payloadString reads a top-level string member of a JSON object payload in
+// its stored form (maybe compressed); "" when absent or unreadable (a cut
+// payload).
 func payloadString(p []byte, key string) string {
-	if len(p) == 0 {
+	p, err := unpackPayload(p)
+	if err != nil || len(p) == 0 {
 		return ""
 	}
 	var m map[string]json.RawMessage

@@ -94,8 +94,10 @@ func (q *queue) broadcast() {
 // the order they were queued. On return events[i].Seq is set as Insert would
 // set it (an event the store holds or has queued keeps its seq, one older than
 // MaxAge gets 0) and the batch will be stored; a commit that fails is retried
-// until it succeeds or the store is closed. Enqueue keeps the spans and the
-// events' contents (payloads are not copied): the caller must not change them.
+// until it succeeds or the store is closed. Enqueue copies the payloads
+// (compressed, as they will be stored) and keeps the spans and the events'
+// other contents: the caller may reuse the payloads' buffers on return, and
+// must not change the rest.
 // It blocks while DefaultQueueEvents events wait to be committed, and fails only
 // on ctx or a closed store. Use Mark and WaitDurable to learn when it is stored.
 func (s *Store) Enqueue(ctx context.Context, events []wire.Event, spans []session.Span) error {
@@ -117,6 +119,7 @@ func (s *Store) enqueue(ctx context.Context, events []wire.Event, spans []sessio
 	if err != nil {
 		return err
 	}
+	s.pack(fresh)
 	it := &item{events: fresh, spans: append([]session.Span(nil), spans...), bytes: queuedBytes(fresh), done: done}
 	q.mu.Lock()
 	if q.closing {
@@ -139,6 +142,40 @@ func (s *Store) enqueue(ctx context.Context, events []wire.Event, spans []sessio
 	default:
 	}
 	return nil
+}
+
+// pack replaces the events' payloads by their stored form (compressed where
+// it pays), copied into one allocation of their total size: the queue holds
+// what will be stored and none of the caller's buffers. The caller holds rmu.
+func (s *Store) pack(events []wire.Event) {
+	in := s.packIn[:0]
+	for i := range events {
+		in = append(in, events[i].Payload)
+	}
+	packed, arena := packPayloads(in, s.packArena)
+	total := 0
+	for _, p := range packed {
+		total += len(p)
+	}
+	own := make([]byte, 0, total)
+	for i, p := range packed {
+		if len(p) == 0 {
+			events[i].Payload = nil
+			continue
+		}
+		start := len(own)
+		own = append(own, p...)
+		events[i].Payload = own[start:len(own):len(own)]
+	}
+	clear(in)
+	s.packIn = in
+	if cap(s.packIn) > maxKeptArgs {
+		s.packIn = nil
+	}
+	s.packArena = nil
+	if cap(arena) <= maxPackArena {
+		s.packArena = arena
+	}
 }
 
 // waitSpace blocks while the queue has no room for n events holding nb

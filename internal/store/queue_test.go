@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -193,7 +195,12 @@ func TestEnqueueBlocksOnQueuedBytes(t *testing.T) {
 	g := newGenerator(13)
 	big := g.generate(4)
 	for i := range big {
-		big[i].Payload = []byte(`"` + strings.Repeat("x", DefaultQueueBytes/3) + `"`)
+		// Incompressible: the queue holds payloads compressed.
+		noise := make([]byte, DefaultQueueBytes/4)
+		for j := range noise {
+			noise[j] = byte(rand.Uint32())
+		}
+		big[i].Payload = fmt.Appendf(nil, "%q", base64.StdEncoding.EncodeToString(noise))
 	}
 	if err := s.Enqueue(ctx, big, nil); err != nil {
 		t.Fatalf("an empty queue refused a batch of %d bytes: %v", queuedBytes(big), err)

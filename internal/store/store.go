@@ -89,9 +89,11 @@ type Store struct {
 	wdb   *sql.DB
 	w     *sql.Conn
 	stmts writeStmts
-	// packArena is the writer's buffer for compressed payloads (under wmu).
+	args insertArgs // the writer's argument lists (under wmu)
+	// packIn and packArena are Enqueue's buffers for compressing payloads
+	// (under q.rmu).
+	packIn    [][]byte
 	packArena []byte
-	args      insertArgs // the writer's argument lists (under wmu)
 
 	r *sql.DB
 
@@ -181,9 +183,11 @@ func (s *Store) open(ctx context.Context) error {
 	// so that its file does not keep the size of the largest batch.
 	wp.Add("_pragma", "journal_size_limit(4194304)")
 	wp.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", autoCheckpointPages))
-	// 4 MiB: inserts cost the same CPU with 16 MiB (measured at 80,000
-	// events, 340 MB), and the daemon's memory target is 60 MiB.
-	wp.Add("_pragma", "cache_size(-4096)")
+	// 2 MiB: the daemon's memory target is 60 MiB. Inserts cost the same
+	// CPU with 4 or 16 MiB at 80,000 events; at 800,000 (BenchmarkEnqueue)
+	// 2 MiB costs ~7% more than 4 MiB, and 3 MiB less resident memory under
+	// HTTP load (docs/benchmarks.md).
+	wp.Add("_pragma", "cache_size(-2048)")
 	wp.Add("_pragma", "temp_store(MEMORY)")
 	var err error
 	if s.wdb, err = sql.Open("sqlite", dsn(s.path, wp)); err != nil {
