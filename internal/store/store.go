@@ -183,10 +183,10 @@ func (s *Store) open(ctx context.Context) error {
 	// so that its file does not keep the size of the largest batch.
 	wp.Add("_pragma", "journal_size_limit(4194304)")
 	wp.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", autoCheckpointPages))
-	// 2 MiB: the daemon's memory target is 60 MiB. Inserts cost the same
-	// CPU with 4 or 16 MiB at 80,000 events; at 800,000 (BenchmarkEnqueue)
-	// 2 MiB costs ~7% more than 4 MiB, and 3 MiB less resident memory under
-	// HTTP load (docs/benchmarks.md).
+	// 2 MiB: the daemon's memory target is 60 MiB, and 4 MiB cost ~3 MiB
+	// more resident memory under HTTP load. Insert CPU with 2, 4 or 16 MiB
+	// was within the machine's noise (0-7%) at 80,000 to 800,000 events
+	// (BenchmarkEnqueue, docs/benchmarks.md).
 	wp.Add("_pragma", "cache_size(-2048)")
 	wp.Add("_pragma", "temp_store(MEMORY)")
 	var err error
