@@ -25,8 +25,9 @@ type ReplayFunc func(ctx context.Context, afterSeq int64, f wire.Filter, limit i
 // RingSize events, default buffer and heartbeat.
 type Options struct {
 	// Replay serves resumes from the store. When nil, resumes are served from an
-	// in-memory ring of the last RingSize published events (the store is
-	// optional); a resume point older than the ring gets what the ring holds.
+	// in-memory ring of the last published events (RingSize, RingBytes; the
+	// store is optional); a resume point older than the ring gets what the ring
+	// holds.
 	Replay ReplayFunc
 	// WaitStored, when set, blocks until the events published up to seq are
 	// readable through Replay (the store commits after Publish); a resume
@@ -34,6 +35,10 @@ type Options struct {
 	WaitStored func(ctx context.Context, seq int64) error
 	// RingSize is the ring's length in events when Replay is nil (default 10000).
 	RingSize int
+	// RingBytes bounds the encoded events the ring keeps (default 8 MiB): the
+	// oldest go first when either bound is reached. Frames published together
+	// share one buffer, so the ring may hold up to one batch's more.
+	RingBytes int
 	// Buffer is each subscriber's buffer in events (default 4096). A subscriber
 	// whose buffer is full when an event is published is dropped.
 	Buffer int
@@ -59,6 +64,7 @@ type Options struct {
 // Default option values.
 const (
 	DefaultRingSize     = 10000
+	DefaultRingBytes    = 8 << 20
 	DefaultBuffer       = 4096
 	DefaultHeartbeat    = 15 * time.Second
 	DefaultWriteTimeout = 5 * time.Second
@@ -79,12 +85,13 @@ type Broker struct {
 	scratch bytes.Buffer // encoding buffer, guarded by pubMu
 	enc     *json.Encoder
 
-	mu      sync.Mutex // guards subs, ring, ringHead, closed against subscribe/unsubscribe
-	subs    []*subscriber
-	ring    []*frame // nil with a ReplayFunc; else the last len(ring) frames, oldest at ringHead once full
-	ringPos int      // next slot to write
-	ringLen int
-	closing bool
+	mu        sync.Mutex // guards subs, ring, ringHead, closed against subscribe/unsubscribe
+	subs      []*subscriber
+	ring      []*frame // nil with a ReplayFunc; else the last len(ring) frames, oldest at ringHead once full
+	ringPos   int      // next slot to write
+	ringLen   int
+	ringBytes int // len(data) of the frames in ring
+	closing   bool
 
 	last    atomic.Int64 // last published seq; written under pubMu and mu
 	dropped atomic.Uint64
@@ -110,6 +117,9 @@ type subscriber struct {
 func New(opts Options) *Broker {
 	if opts.RingSize <= 0 {
 		opts.RingSize = DefaultRingSize
+	}
+	if opts.RingBytes <= 0 {
+		opts.RingBytes = DefaultRingBytes
 	}
 	if opts.Buffer <= 0 {
 		opts.Buffer = DefaultBuffer
@@ -198,9 +208,7 @@ func (b *Broker) Publish(evs []wire.Event) {
 	for i := range frames {
 		fr := &frames[i]
 		if b.ring != nil {
-			b.ring[b.ringPos] = fr
-			b.ringPos = (b.ringPos + 1) % len(b.ring)
-			b.ringLen = min(b.ringLen+1, len(b.ring))
+			b.keep(fr)
 		}
 		var low lowered
 		for j := 0; j < len(b.subs); {
@@ -222,6 +230,21 @@ func (b *Broker) Publish(evs []wire.Event) {
 		}
 	}
 	b.last.Store(last)
+}
+
+// keep adds fr to the ring, dropping the oldest frames while the ring is full
+// or would hold more than RingBytes. The caller holds mu.
+func (b *Broker) keep(fr *frame) {
+	for b.ringLen == len(b.ring) || (b.ringLen > 0 && b.ringBytes+len(fr.data) > b.opts.RingBytes) {
+		oldest := (b.ringPos - b.ringLen + len(b.ring)) % len(b.ring)
+		b.ringBytes -= len(b.ring[oldest].data)
+		b.ring[oldest] = nil
+		b.ringLen--
+	}
+	b.ring[b.ringPos] = fr
+	b.ringPos = (b.ringPos + 1) % len(b.ring)
+	b.ringLen++
+	b.ringBytes += len(fr.data)
 }
 
 // skipUnwatched advances LastSeq past evs without encoding them when no one

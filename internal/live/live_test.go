@@ -326,6 +326,35 @@ func TestRingKeepsTheLastEvents(t *testing.T) {
 	}
 }
 
+// TestRingKeepsWithinItsBytes: the ring drops its oldest frames to stay
+// within RingBytes, and a resume gets the newest ones it kept.
+func TestRingKeepsWithinItsBytes(t *testing.T) {
+	const limit = 5000
+	b := New(Options{RingBytes: limit, AssignSeq: true})
+	for i := range 30 {
+		b.Publish([]wire.Event{testEvent(i, 1000)})
+	}
+	b.mu.Lock()
+	n, size := b.ringLen, b.ringBytes
+	sum := 0
+	for i := range n {
+		sum += len(b.ring[(b.ringPos-n+i+len(b.ring))%len(b.ring)].data)
+	}
+	b.mu.Unlock()
+	if size > limit || size != sum || n < 3 || n > 4 {
+		t.Fatalf("ring holds %d frames, %d bytes (counted %d); want 3 or 4 frames of ~1,100 bytes within %d", n, sum, size, limit)
+	}
+	srv := startServer(t, b)
+	c := dial(t, srv, "", "0")
+	var got []int64
+	for range n {
+		got = append(got, c.nextEvent(t).Seq)
+	}
+	if diff := cmp.Diff(seqRange(int64(31-n), 30), got); diff != "" {
+		t.Errorf("seqs (-want +got):\n%s", diff)
+	}
+}
+
 func TestPublishSeq(t *testing.T) {
 	ev := func(seq int64) wire.Event {
 		e := testEvent(int(seq), 0)
