@@ -152,7 +152,8 @@ func BenchmarkHTTPIngest(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			state := b.TempDir()
 			extra := []string{"--log.level=warn", "--checkpoint.interval=1s", "--web.enable-pprof"}
-			if v := os.Getenv("CHX_EXTRA"); v != "" {
+			// CHX_DAEMON_FLAGS adds flags to the daemon's, to compare settings.
+			if v := os.Getenv("CHX_DAEMON_FLAGS"); v != "" {
 				extra = append(extra, strings.Fields(v)...)
 			}
 			if !v.store {
