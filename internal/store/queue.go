@@ -98,8 +98,9 @@ func (q *queue) broadcast() {
 // (compressed, as they will be stored) and keeps the spans and the events'
 // other contents: the caller may reuse the payloads' buffers on return, and
 // must not change the rest.
-// It blocks while DefaultQueueEvents events wait to be committed, and fails only
-// on ctx or a closed store. Use Mark and WaitDurable to learn when it is stored.
+// It blocks while DefaultQueueEvents events, or DefaultQueueBytes of them,
+// wait to be committed (an empty queue takes any batch), and fails only on ctx
+// or a closed store. Use Mark and WaitDurable to learn when it is stored.
 func (s *Store) Enqueue(ctx context.Context, events []wire.Event, spans []session.Span) error {
 	if len(events) == 0 && len(spans) == 0 {
 		return nil

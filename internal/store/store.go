@@ -89,7 +89,7 @@ type Store struct {
 	wdb   *sql.DB
 	w     *sql.Conn
 	stmts writeStmts
-	args insertArgs // the writer's argument lists (under wmu)
+	args  insertArgs // the writer's argument lists (under wmu)
 	// packIn and packArena are Enqueue's buffers for compressing payloads
 	// (under q.rmu).
 	packIn    [][]byte
