@@ -20,10 +20,11 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/claude-hooks-exporter ./cmd/exporter
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/claude-hooks-hook ./cmd/hook
 
-## test: install what the tests need, then vet, test the plugin frontend and build the plugin,
+## test: install what the tests need, then check formatting, vet, test the plugin frontend and build the plugin,
 ## race-test everything and fuzz the decoders for a bounded time
 test: test-deps
-	$(GO) vet $(PKGS)
+	@unformatted="$$("$$($(GO) env GOROOT)/bin/gofmt" -l cmd internal grafana-plugin/pkg)"; if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS) ./internal/app/testdata/floorserver
 	$(MAKE) plugin-test plugin
 	JAEGER_BIN="$$(scripts/jaeger.sh)" PATH="$$PATH:/usr/bin" $(GO) test -race -count=1 -timeout 40m $(PKGS)
 	$(MAKE) fuzz
