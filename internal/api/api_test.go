@@ -4,27 +4,23 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/goldentest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
 	"github.com/claudehooks/claude-hooks-exporter/internal/store"
 	"github.com/claudehooks/claude-hooks-exporter/internal/store/storetest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
@@ -76,20 +72,7 @@ func golden(tb testing.TB, name string, body []byte) {
 	if err := json.Indent(&buf, body, "", "  "); err != nil {
 		tb.Fatalf("answer is not JSON: %v\n%s", err, body)
 	}
-	path := filepath.Join("testdata", name+".golden.json")
-	if *update {
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("read golden (run with -update to create it): %v", err)
-	}
-	if diff := cmp.Diff(string(want), buf.String()); diff != "" {
-		tb.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
+	goldentest.Compare(tb, filepath.Join("testdata", name+".golden.json"), buf.Bytes())
 }
 
 // TestGoldens answers every route and every filter from the scripted sessions.

@@ -1,7 +1,6 @@
 package claudesettings
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/claudehooks/claude-hooks-exporter/internal/goldentest"
+)
 
 // allEvents are the 31 hook events the caller installs.
 var allEvents = []string{
@@ -55,20 +54,7 @@ func readTestdata(tb testing.TB, name string) []byte {
 // golden compares got with testdata/name, rewriting the file under -update.
 func golden(tb testing.TB, name string, got []byte) {
 	tb.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("read golden (run with -update to create it): %v", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		tb.Errorf("%s mismatch (-want +got):\n%s", name, diff)
-	}
+	goldentest.Compare(tb, filepath.Join("testdata", name), got)
 }
 
 func formatChanges(changes []Change) []byte {

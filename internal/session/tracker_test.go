@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -16,10 +15,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/goldentest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/hookevent"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // base is the receive time of offset zero in the scripts.
 var base = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -174,20 +172,7 @@ func (h histView) sum() float64  { return h.s }
 
 func golden(tb testing.TB, name, got string) {
 	tb.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("read golden (run with -update to create): %v", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		tb.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
+	goldentest.Compare(tb, filepath.Join("testdata", name+".golden"), []byte(got))
 }
 
 func TestSpanTreeGoldens(t *testing.T) {

@@ -3,8 +3,8 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -14,12 +14,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/goldentest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
 	"github.com/claudehooks/claude-hooks-exporter/internal/store/storetest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) {
@@ -107,23 +106,7 @@ func golden(tb testing.TB, name string, v any) {
 	if err := enc.Encode(v); err != nil {
 		tb.Fatalf("encode %s: %v", name, err)
 	}
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("read golden (run with -update to create it): %v", err)
-	}
-	if diff := cmp.Diff(string(want), buf.String()); diff != "" {
-		tb.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
+	goldentest.Compare(tb, filepath.Join("testdata", name), buf.Bytes())
 }
 
 // seqsOf lists the seqs of events.
@@ -154,4 +137,24 @@ func diffJSON(tb testing.TB, want, got any) string {
 		tb.Fatal(err)
 	}
 	return cmp.Diff(string(w), string(g))
+}
+
+// openAtVersion creates a database at path with the schema migrated only up
+// to version, as an older release left it, for migration tests to fill and
+// then open with the current code. The caller closes conn, then db.
+func openAtVersion(tb testing.TB, path string, version int) (*sql.DB, *sql.Conn) {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", dsn(path, nil))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := migrateTo(ctx, conn, testNow, version); err != nil {
+		tb.Fatal(err)
+	}
+	return db, conn
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"log/slog"
@@ -632,17 +631,7 @@ func TestSeqSurvivesReopen(t *testing.T) {
 func TestMigrateFromVersion1(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "events.db")
-	db, err := sql.Open("sqlite", dsn(path, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrateTo(ctx, conn, testNow, 1); err != nil {
-		t.Fatal(err)
-	}
+	db, conn := openAtVersion(t, path, 1)
 	if _, err := conn.ExecContext(ctx, `INSERT INTO events (seq, id, time, session_id, event, tool, summary)
 		VALUES (1, 'old', ?, 's', 'PreToolUse', 'Bash', 'make 古いビルド')`, testNow.UnixNano()); err != nil {
 		t.Fatal(err)

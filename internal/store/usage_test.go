@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -192,17 +191,7 @@ func TestUsageQueryUsesIndex(t *testing.T) {
 func TestMigrateFromVersion2(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "events.db")
-	db, err := sql.Open("sqlite", dsn(path, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrateTo(ctx, conn, testNow, 2); err != nil {
-		t.Fatal(err)
-	}
+	db, conn := openAtVersion(t, path, 2)
 	for _, id := range []string{"s1", "s2"} {
 		if _, err := conn.ExecContext(ctx, `INSERT INTO sessions (session_id, start_time, last_activity, status,
 			turns, tool_calls, failures, subagents, events) VALUES (?, ?, ?, 'active', 1, 0, 0, 0, 1)`,

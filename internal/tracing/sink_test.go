@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"log/slog"
 	"net"
 	"os"
@@ -23,10 +22,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/goldentest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
@@ -119,19 +117,7 @@ func TestExportGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = append(got, '\n')
-	golden := filepath.Join("testdata", "session.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("read golden (run with -update to create it): %v", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("spans differ from %s (-want +got):\n%s", golden, diff)
-	}
+	goldentest.Compare(t, filepath.Join("testdata", "session.golden.json"), got)
 }
 
 func TestTraceID(t *testing.T) {
