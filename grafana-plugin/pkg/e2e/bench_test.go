@@ -19,6 +19,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
 
+	"github.com/claudehooks/claude-hooks-exporter/grafana-plugin/pkg/frametest"
 	"github.com/claudehooks/claude-hooks-exporter/grafana-plugin/pkg/plugin"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
@@ -199,15 +200,15 @@ func latencyRun(b *testing.B, url string, pid, n, rate int, frames, sse <-chan s
 	tick.Stop()
 	wg.Wait()
 
-	var fr frameReader // the stream's frames: the schema came with the first one, before this run
-	fr.names = eventFields
+	var fr frametest.Reader // the stream's frames: the schema came with the first one, before this run
+	fr.Names = eventFields
 	frameAt := make([]time.Time, n)
 	sseAt := make([]time.Time, n)
 	deadline := time.After(2 * time.Minute)
 	for got, gotSSE := 0, 0; got < n || gotSSE < n; {
 		select {
 		case s := <-frames:
-			cols, err := fr.columns(s.data)
+			cols, err := fr.Columns(s.data)
 			if err != nil {
 				b.Fatal(err)
 			}

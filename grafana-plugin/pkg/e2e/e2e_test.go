@@ -19,6 +19,8 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/claudehooks/claude-hooks-exporter/grafana-plugin/pkg/frametest"
 )
 
 const (
@@ -288,7 +290,7 @@ func TestPluginAgainstExporter(t *testing.T) {
 	rows := make(chan row, 1000)
 	recvErr := make(chan error, 1)
 	go func() {
-		var fr frameReader
+		var fr frametest.Reader
 		for {
 			pkt, err := rs.Recv()
 			if err != nil {
@@ -296,7 +298,7 @@ func TestPluginAgainstExporter(t *testing.T) {
 				close(rows)
 				return
 			}
-			cols, err := fr.columns(pkt.Data)
+			cols, err := fr.Columns(pkt.Data)
 			if err != nil {
 				recvErr <- err
 				close(rows)

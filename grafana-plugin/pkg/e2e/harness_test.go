@@ -277,45 +277,6 @@ func ctxTimeout(tb testing.TB, d time.Duration) context.Context {
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
-// frameReader reads the frames of one stream as Grafana's frontend does: the
-// schema comes with the first frame, later frames may carry data only.
-type frameReader struct {
-	names []string
-}
-
-// columns decodes one frame sent as JSON into its columns by field name.
-func (r *frameReader) columns(b []byte) (map[string][]json.RawMessage, error) {
-	var msg struct {
-		Schema *struct {
-			Fields []struct {
-				Name string `json:"name"`
-			} `json:"fields"`
-		} `json:"schema"`
-		Data struct {
-			Values [][]json.RawMessage `json:"values"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(b, &msg); err != nil {
-		return nil, fmt.Errorf("decode frame: %w", err)
-	}
-	if msg.Schema != nil {
-		r.names = r.names[:0]
-		for _, f := range msg.Schema.Fields {
-			r.names = append(r.names, f.Name)
-		}
-	}
-	if len(r.names) == 0 {
-		return nil, fmt.Errorf("frame data before any schema")
-	}
-	out := make(map[string][]json.RawMessage, len(r.names))
-	for i, n := range r.names {
-		if i < len(msg.Data.Values) {
-			out[n] = msg.Data.Values[i]
-		}
-	}
-	return out, nil
-}
-
 // str and num read one JSON value of a column.
 func str(v json.RawMessage) string {
 	var s string

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"go.uber.org/goleak"
 
+	"github.com/claudehooks/claude-hooks-exporter/grafana-plugin/pkg/frametest"
 	"github.com/claudehooks/claude-hooks-exporter/grafana-plugin/pkg/plugin"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
@@ -40,52 +42,21 @@ func (s *sink) Send(p *backend.StreamPacket) error {
 	return nil
 }
 
-// frameReader reads the frames of one stream as Grafana's frontend does: the
-// schema comes with the first frame, later frames may carry data only.
-type frameReader struct {
-	names    []string
-	schemas  int // frames that carried a schema
-	dataOnly int // frames that did not
-}
+// frameReader reads a stream's frames as Grafana's frontend does
+// (frametest.Reader), failing the test on a frame it cannot read.
+type frameReader struct{ frametest.Reader }
 
 // column returns the values of one field of a frame sent as JSON.
 func (r *frameReader) column(tb testing.TB, b []byte, name string) []json.RawMessage {
 	tb.Helper()
-	var msg struct {
-		Schema *struct {
-			Fields []struct {
-				Name string `json:"name"`
-			} `json:"fields"`
-		} `json:"schema"`
-		Data struct {
-			Values [][]json.RawMessage `json:"values"`
-		} `json:"data"`
+	cols, err := r.Columns(b)
+	if err != nil {
+		tb.Fatalf("%v: %s", err, b)
 	}
-	if err := json.Unmarshal(b, &msg); err != nil {
-		tb.Fatalf("decode frame: %v\n%s", err, b)
+	if !slices.Contains(r.Names, name) {
+		tb.Fatalf("no field %q in %v", name, r.Names)
 	}
-	if msg.Schema != nil {
-		r.schemas++
-		r.names = r.names[:0]
-		for _, f := range msg.Schema.Fields {
-			r.names = append(r.names, f.Name)
-		}
-	} else {
-		r.dataOnly++
-	}
-	if len(r.names) == 0 {
-		tb.Fatalf("data before any schema: %s", b)
-	}
-	for i, n := range r.names {
-		if n == name {
-			if i >= len(msg.Data.Values) {
-				return nil // no rows
-			}
-			return msg.Data.Values[i]
-		}
-	}
-	tb.Fatalf("no field %q in %v", name, r.names)
-	return nil
+	return cols[name] // nil: no rows
 }
 
 // seqs reads the seq column of a frame.
@@ -162,8 +133,8 @@ func collect(t *testing.T, s *sink, last int64) (frames [][]byte, got []int64) {
 	t.Helper()
 	var r frameReader
 	defer func() {
-		if r.schemas != 1 {
-			t.Errorf("%d of %d frames carried the schema, want the first only", r.schemas, r.schemas+r.dataOnly)
+		if r.Schemas != 1 {
+			t.Errorf("%d of %d frames carried the schema, want the first only", r.Schemas, r.Schemas+r.DataOnly)
 		}
 	}()
 	timeout := time.After(10 * time.Second)
