@@ -10,15 +10,25 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/claudehooks/claude-hooks-exporter/internal/store"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
+
+// History is what the events and sessions routes read: the event store.
+type History interface {
+	Events(ctx context.Context, f wire.Filter, limit int, cursor string, asc bool) (wire.EventsPage, error)
+	Sessions(ctx context.Context, q wire.SessionQuery) (wire.SessionsPage, error)
+	Session(ctx context.Context, id string) (wire.SessionDetail, bool, error)
+	// Stats is the store's size in bytes and its event count; MaxSeq its
+	// newest event's seq.
+	Stats(ctx context.Context) (bytes int64, events int64, err error)
+	MaxSeq(ctx context.Context) (int64, error)
+}
 
 // Options configures the handler.
 type Options struct {
 	// Store answers the events and sessions routes; nil when the daemon runs
 	// without a store: those routes then answer 503 and status reports no store.
-	Store *store.Store
+	Store History
 	// Status fills GET /api/v1/status; the handler adds the store's size,
 	// event count and last seq when it has a store. nil: only those.
 	Status func(ctx context.Context) wire.Status
@@ -101,7 +111,7 @@ func (h *handler) sessions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	var sq store.SessionQuery
+	var sq wire.SessionQuery
 	if v := q.Get("active"); v != "" {
 		active, err := strconv.ParseBool(v)
 		if err != nil {
@@ -173,18 +183,18 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-// parseLimit reads limit: an integer of at least 1, store.DefaultLimit when
-// absent; above store.MaxLimit it is capped.
+// parseLimit reads limit: an integer of at least 1, wire.DefaultLimit when
+// absent; above wire.MaxLimit it is capped.
 func parseLimit(q url.Values) (int, error) {
 	v := q.Get("limit")
 	if v == "" {
-		return store.DefaultLimit, nil
+		return wire.DefaultLimit, nil
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
-		return 0, &wire.ParamError{Param: "limit", Msg: fmt.Sprintf("want an integer from 1 to %d", store.MaxLimit)}
+		return 0, &wire.ParamError{Param: "limit", Msg: fmt.Sprintf("want an integer from 1 to %d", wire.MaxLimit)}
 	}
-	return min(n, store.MaxLimit), nil
+	return min(n, wire.MaxLimit), nil
 }
 
 // fail answers a malformed parameter with 400 naming it, and anything else

@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/eventview"
 	"github.com/claudehooks/claude-hooks-exporter/internal/goldentest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
 	"github.com/claudehooks/claude-hooks-exporter/internal/store"
@@ -43,9 +44,9 @@ func scriptedStore(tb testing.TB) *store.Store {
 	for _, b := range storetest.Batches(storetest.Run(tb, session.Options{CaptureContent: true}), 8) {
 		evs := make([]wire.Event, len(b.Events))
 		for i := range b.Events {
-			evs[i] = store.FromEvent(&b.Events[i], 0, true)
+			evs[i] = eventview.Of(&b.Events[i], 0, true)
 		}
-		if err := st.Insert(ctx, evs, b.Spans); err != nil {
+		if err := st.Insert(ctx, evs, b.Spans, b.Sessions); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/eventview"
 	"github.com/claudehooks/claude-hooks-exporter/internal/live"
 	"github.com/claudehooks/claude-hooks-exporter/internal/pipeline"
 	"github.com/claudehooks/claude-hooks-exporter/internal/store"
@@ -28,10 +29,10 @@ type historySink struct {
 func (h *historySink) Consume(ctx context.Context, b *pipeline.Batch) error {
 	h.buf = h.buf[:0]
 	for i := range b.Events {
-		h.buf = append(h.buf, store.FromEvent(&b.Events[i], h.payloadMax, h.capture))
+		h.buf = append(h.buf, eventview.Of(&b.Events[i], h.payloadMax, h.capture))
 	}
 	if h.store != nil {
-		if err := h.store.Enqueue(ctx, h.buf, b.Spans); err != nil {
+		if err := h.store.Enqueue(ctx, h.buf, b.Spans, b.Sessions); err != nil {
 			return fmt.Errorf("store batch: %w", err)
 		}
 	}

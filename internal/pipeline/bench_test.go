@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/eventview"
 	"github.com/claudehooks/claude-hooks-exporter/internal/hookevent"
 	"github.com/claudehooks/claude-hooks-exporter/internal/jaegertest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
@@ -145,9 +146,9 @@ type storeSink struct {
 func (s *storeSink) Consume(ctx context.Context, b *Batch) error {
 	s.buf = s.buf[:0]
 	for i := range b.Events {
-		s.buf = append(s.buf, store.FromEvent(&b.Events[i], 0, false))
+		s.buf = append(s.buf, eventview.Of(&b.Events[i], 0, false))
 	}
-	return s.st.Enqueue(ctx, s.buf, b.Spans)
+	return s.st.Enqueue(ctx, s.buf, b.Spans, b.Sessions)
 }
 
 func (s *storeSink) Mark() uint64 { return s.st.Mark() }

@@ -16,6 +16,7 @@ import (
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
 	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
 	"github.com/claudehooks/claude-hooks-exporter/internal/tail"
+	"github.com/claudehooks/claude-hooks-exporter/internal/timeline"
 	"github.com/claudehooks/claude-hooks-exporter/internal/transcript"
 )
 
@@ -27,11 +28,14 @@ type Source interface {
 }
 
 // Batch is what the sinks receive: the events decoded from one read, in log
-// order, and the spans the tracker closed while applying them. Events alias the
-// source's buffers: a sink that keeps anything past Consume must copy it.
+// order, the spans the tracker closed while applying them, and the tracker's
+// summary of every session they (or transcript usage, or expiry) changed.
+// Events alias the source's buffers: a sink that keeps anything past Consume
+// must copy it.
 type Batch struct {
-	Events []hookevent.Event
-	Spans  []session.Span
+	Events   []hookevent.Event
+	Spans    []timeline.Span
+	Sessions []timeline.Summary
 }
 
 // Sink consumes batches. Consume must not keep the batch; an error makes the
@@ -290,8 +294,9 @@ func (p *Pipeline) Run(ctx context.Context, src Source) error {
 			batch.Spans = append(batch.Spans, p.opts.Tracker.Expire(start)...)
 			nextExpire = start.Add(p.opts.ExpireInterval)
 		}
+		batch.Sessions = p.opts.Tracker.TakeSummaries(batch.Sessions[:0])
 		p.backlog.Store(src.Backlog())
-		if len(lines) == 0 && len(batch.Spans) == 0 {
+		if len(lines) == 0 && len(batch.Spans) == 0 && len(batch.Sessions) == 0 {
 			if dirty || p.saveFailed.Load() {
 				dirty = !p.checkpoint(src)
 			}

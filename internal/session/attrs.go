@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/hookevent"
+	"github.com/claudehooks/claude-hooks-exporter/internal/timeline"
 )
 
 // Attribute keys. GenAI keys follow the OpenTelemetry GenAI semantic
@@ -42,7 +43,7 @@ const (
 	AttrToolErrorSize      = "claude_code.tool.error.size"
 	AttrToolError          = "claude_code.tool.error" // captured content only
 	AttrPromptSize         = "claude_code.prompt.size"
-	AttrPrompt             = "claude_code.prompt" // captured content only
+	AttrPrompt             = timeline.AttrPrompt // captured content only
 	AttrSessionSource      = "claude_code.session.source"
 	AttrSessionEnd         = "claude_code.session.end_reason"
 	AttrSessionGen         = "claude_code.session.generation"
@@ -76,9 +77,9 @@ func (t *Tracker) emit(s *sessionState, kind Kind, key, parent, name string, sta
 
 // common appends the attributes every span but the root carries.
 func common(attrs []Attr, s *sessionState, promptID string) []Attr {
-	attrs = append(attrs, Attr{AttrSessionID, s.ID}, Attr{AttrConversationID, s.ID})
+	attrs = append(attrs, Attr{Key: AttrSessionID, Value: s.ID}, Attr{Key: AttrConversationID, Value: s.ID})
 	if promptID != "" {
-		attrs = append(attrs, Attr{AttrPromptID, promptID})
+		attrs = append(attrs, Attr{Key: AttrPromptID, Value: promptID})
 	}
 	return attrs
 }
@@ -86,36 +87,36 @@ func common(attrs []Attr, s *sessionState, promptID string) []Attr {
 func (t *Tracker) sessionAttrs(s *sessionState, reason string) []Attr {
 	attrs := make([]Attr, 0, 13)
 	attrs = append(attrs,
-		Attr{AttrOperationName, opInvokeAgent},
-		Attr{AttrProviderName, providerAnthropic},
-		Attr{AttrAgentName, agentClaudeCode},
-		Attr{AttrConversationID, s.ID},
-		Attr{AttrSessionID, s.ID},
+		Attr{Key: AttrOperationName, Value: opInvokeAgent},
+		Attr{Key: AttrProviderName, Value: providerAnthropic},
+		Attr{Key: AttrAgentName, Value: agentClaudeCode},
+		Attr{Key: AttrConversationID, Value: s.ID},
+		Attr{Key: AttrSessionID, Value: s.ID},
 	)
 	if s.Model != "" {
-		attrs = append(attrs, Attr{AttrRequestModel, s.Model})
+		attrs = append(attrs, Attr{Key: AttrRequestModel, Value: s.Model})
 	}
-	attrs = append(attrs, Attr{AttrSessionSource, s.Source}, Attr{AttrSessionEnd, reason})
+	attrs = append(attrs, Attr{Key: AttrSessionSource, Value: s.Source}, Attr{Key: AttrSessionEnd, Value: reason})
 	if s.Gen > 1 {
-		attrs = append(attrs, Attr{AttrSessionGen, int64(s.Gen)})
+		attrs = append(attrs, Attr{Key: AttrSessionGen, Value: int64(s.Gen)})
 	}
 	if s.CWD != "" {
-		attrs = append(attrs, Attr{AttrCWD, s.CWD})
+		attrs = append(attrs, Attr{Key: AttrCWD, Value: s.CWD})
 	}
 	if s.PermissionMode != "" {
-		attrs = append(attrs, Attr{AttrPermissionMode, s.PermissionMode})
+		attrs = append(attrs, Attr{Key: AttrPermissionMode, Value: s.PermissionMode})
 	}
-	attrs = append(attrs, Attr{AttrTurns, int64(s.Turns)}, Attr{AttrToolCalls, int64(s.ToolCalls)})
+	attrs = append(attrs, Attr{Key: AttrTurns, Value: int64(s.Turns)}, Attr{Key: AttrToolCalls, Value: int64(s.ToolCalls)})
 	return usageAttrs(attrs, s.Usage, s.Model)
 }
 
 func (t *Tracker) turnAttrs(s *sessionState, tu *turnState) []Attr {
 	attrs := common(make([]Attr, 0, 5), s, tu.PromptID)
 	if tu.PromptSize >= 0 {
-		attrs = append(attrs, Attr{AttrPromptSize, int64(tu.PromptSize)})
+		attrs = append(attrs, Attr{Key: AttrPromptSize, Value: int64(tu.PromptSize)})
 	}
 	if tu.Prompt != "" {
-		attrs = append(attrs, Attr{AttrPrompt, tu.Prompt})
+		attrs = append(attrs, Attr{Key: AttrPrompt, Value: tu.Prompt})
 	}
 	return usageAttrs(attrs, tu.Usage, "")
 }
@@ -136,44 +137,44 @@ func (t *Tracker) emitCall(s *sessionState, c *callState, ev *hookevent.Event, s
 		toolType = "extension"
 	}
 	attrs := make([]Attr, 0, 16)
-	attrs = append(attrs, Attr{AttrOperationName, opExecuteTool}, Attr{AttrToolName, tool}, Attr{AttrToolType, toolType})
+	attrs = append(attrs, Attr{Key: AttrOperationName, Value: opExecuteTool}, Attr{Key: AttrToolName, Value: tool}, Attr{Key: AttrToolType, Value: toolType})
 	if c.ID != "" {
-		attrs = append(attrs, Attr{AttrToolCallID, c.ID})
+		attrs = append(attrs, Attr{Key: AttrToolCallID, Value: c.ID})
 	}
 	attrs = common(attrs, s, c.PromptID)
 	if c.AgentID != "" {
-		attrs = append(attrs, Attr{AttrAgentID, c.AgentID})
+		attrs = append(attrs, Attr{Key: AttrAgentID, Value: c.AgentID})
 	}
 	if c.MCPServer != "" {
-		attrs = append(attrs, Attr{AttrMCPServer, c.MCPServer})
+		attrs = append(attrs, Attr{Key: AttrMCPServer, Value: c.MCPServer})
 	}
 	if c.FilePath != "" {
-		attrs = append(attrs, Attr{AttrFilePath, c.FilePath})
+		attrs = append(attrs, Attr{Key: AttrFilePath, Value: c.FilePath})
 	}
 	if c.CmdName != "" {
-		attrs = append(attrs, Attr{AttrCommandName, c.CmdName}, Attr{AttrCommandSize, int64(c.CmdSize)})
+		attrs = append(attrs, Attr{Key: AttrCommandName, Value: c.CmdName}, Attr{Key: AttrCommandSize, Value: int64(c.CmdSize)})
 	}
 	if c.InputSize > 0 {
-		attrs = append(attrs, Attr{AttrToolInputSize, int64(c.InputSize)})
+		attrs = append(attrs, Attr{Key: AttrToolInputSize, Value: int64(c.InputSize)})
 	}
 	if ev != nil && len(ev.ToolResponse) > 0 {
-		attrs = append(attrs, Attr{AttrToolOutputSize, int64(len(ev.ToolResponse))})
+		attrs = append(attrs, Attr{Key: AttrToolOutputSize, Value: int64(len(ev.ToolResponse))})
 	}
 	if ev != nil && ev.Error != "" {
-		attrs = append(attrs, Attr{AttrToolErrorSize, int64(len(ev.Error))})
+		attrs = append(attrs, Attr{Key: AttrToolErrorSize, Value: int64(len(ev.Error))})
 	}
 	if t.opts.CaptureContent {
 		if c.Command != "" {
-			attrs = append(attrs, Attr{AttrCommand, c.Command})
+			attrs = append(attrs, Attr{Key: AttrCommand, Value: c.Command})
 		}
 		if c.Input != "" {
-			attrs = append(attrs, Attr{AttrToolArguments, c.Input})
+			attrs = append(attrs, Attr{Key: AttrToolArguments, Value: c.Input})
 		}
 		if ev != nil && len(ev.ToolResponse) > 0 {
-			attrs = append(attrs, Attr{AttrToolResult, t.capture(string(ev.ToolResponse))})
+			attrs = append(attrs, Attr{Key: AttrToolResult, Value: t.capture(string(ev.ToolResponse))})
 		}
 		if ev != nil && ev.Error != "" {
-			attrs = append(attrs, Attr{AttrToolError, t.capture(ev.Error)})
+			attrs = append(attrs, Attr{Key: AttrToolError, Value: t.capture(ev.Error)})
 		}
 	}
 	t.emit(s, KindTool, c.Key, c.Parent, name, start, end, outcome, errType, attrs)
@@ -193,13 +194,13 @@ func (t *Tracker) emitWait(s *sessionState, w *waitState, tool string, end time.
 	}
 	attrs := make([]Attr, 0, 7)
 	if tool != "" {
-		attrs = append(attrs, Attr{AttrToolName, tool})
+		attrs = append(attrs, Attr{Key: AttrToolName, Value: tool})
 	}
 	attrs = common(attrs, s, w.PromptID)
 	if w.AgentID != "" {
-		attrs = append(attrs, Attr{AttrAgentID, w.AgentID})
+		attrs = append(attrs, Attr{Key: AttrAgentID, Value: w.AgentID})
 	}
-	attrs = append(attrs, Attr{AttrPermissionSource, source})
+	attrs = append(attrs, Attr{Key: AttrPermissionSource, Value: source})
 	t.emit(s, KindPermission, w.Key, w.Parent, name, w.Start, end, outcome, errType, attrs)
 }
 
@@ -209,14 +210,20 @@ func (t *Tracker) emitAgent(s *sessionState, a *agentState, end time.Time, outco
 		name += " " + a.Type
 	}
 	attrs := make([]Attr, 0, 8)
-	attrs = append(attrs, Attr{AttrOperationName, opInvokeAgent}, Attr{AttrProviderName, providerAnthropic})
+	attrs = append(attrs, Attr{Key: AttrOperationName, Value: opInvokeAgent}, Attr{Key: AttrProviderName, Value: providerAnthropic})
 	if a.Type != "" {
-		attrs = append(attrs, Attr{AttrAgentName, a.Type})
+		attrs = append(attrs, Attr{Key: AttrAgentName, Value: a.Type})
 	}
-	attrs = append(attrs, Attr{AttrAgentID, a.ID})
+	if a.ID != "" {
+		attrs = append(attrs, Attr{Key: AttrAgentID, Value: a.ID})
+	}
 	attrs = common(attrs, s, a.PromptID)
 	attrs = usageAttrs(attrs, a.Usage, "")
-	t.emit(s, KindSubagent, s.key("agent:"+a.ID), a.Parent, name, a.Start, end, outcome, errType, attrs)
+	key := a.Key
+	if key == "" {
+		key = s.key("agent:" + a.ID)
+	}
+	t.emit(s, KindSubagent, key, a.Parent, name, a.Start, end, outcome, errType, attrs)
 }
 
 func (t *Tracker) emitCompaction(s *sessionState, c *compactState, end time.Time, outcome, errType string) {
@@ -226,7 +233,7 @@ func (t *Tracker) emitCompaction(s *sessionState, c *compactState, end time.Time
 	}
 	attrs := make([]Attr, 0, 4)
 	if c.Trigger != "" {
-		attrs = append(attrs, Attr{AttrCompactTrigger, c.Trigger})
+		attrs = append(attrs, Attr{Key: AttrCompactTrigger, Value: c.Trigger})
 	}
 	attrs = common(attrs, s, c.PromptID)
 	t.emit(s, KindCompaction, c.Key, c.Parent, name, c.Start, end, outcome, errType, attrs)

@@ -3,6 +3,8 @@ package session
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/timeline"
 )
 
 // Label values the tracker uses beside the ones taken from events.
@@ -20,11 +22,11 @@ const (
 
 // Outcomes of spans and of the outcome labels.
 const (
-	OutcomeSuccess     = "success"
-	OutcomeFailure     = "failure"
-	OutcomeInterrupted = "interrupted"
-	OutcomeDenied      = "denied"
-	OutcomeExpired     = "expired"
+	OutcomeSuccess     = timeline.OutcomeSuccess
+	OutcomeFailure     = timeline.OutcomeFailure
+	OutcomeInterrupted = timeline.OutcomeInterrupted
+	OutcomeDenied      = timeline.OutcomeDenied
+	OutcomeExpired     = timeline.OutcomeExpired
 )
 
 // Overflow kinds: the kind label of claude_hooks_tracker_overflow_total.

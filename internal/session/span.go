@@ -1,47 +1,21 @@
 package session
 
-import "time"
+import "github.com/claudehooks/claude-hooks-exporter/internal/timeline"
 
-// Kind says what a Span stands for.
-type Kind string
+// Span, Kind and Attr are the timeline's types: the tracker fills them, the
+// sinks keep them as they are.
+type (
+	Span = timeline.Span
+	Kind = timeline.Kind
+	Attr = timeline.Attr
+)
 
 // Span kinds.
 const (
-	KindSession    Kind = "session"
-	KindTurn       Kind = "turn"
-	KindTool       Kind = "tool"
-	KindSubagent   Kind = "subagent"
-	KindPermission Kind = "permission"
-	KindCompaction Kind = "compaction"
+	KindSession    = timeline.KindSession
+	KindTurn       = timeline.KindTurn
+	KindTool       = timeline.KindTool
+	KindSubagent   = timeline.KindSubagent
+	KindPermission = timeline.KindPermission
+	KindCompaction = timeline.KindCompaction
 )
-
-// Span is a closed interval of a session that the tracker hands to the sinks when it
-// ends. Keys are stable strings derived from payload ids (session id, prompt id,
-// tool_use_id, agent id, or an ordinal for old payloads without ids), so the same
-// log replayed yields the same keys, and the tracing sink derives the same span ids.
-type Span struct {
-	Kind      Kind
-	SessionID string
-	// Key identifies the span within its session; ParentKey is the key of its parent
-	// ("" for the session root).
-	Key       string
-	ParentKey string
-	// Name is the span name, e.g. "execute_tool Bash", "invoke_agent Explore".
-	Name  string
-	Start time.Time
-	End   time.Time
-	// Outcome is success, failure, interrupted, denied, expired, or "" when not applicable.
-	Outcome string
-	// ErrorType is set when the span failed (error.type): the tool error class,
-	// "interrupted", "denied", a StopFailure error, "expired".
-	ErrorType string
-	// Attrs are the span attributes in a stable order; values are string, int64,
-	// float64 or bool. Content-bearing values are already capped and redacted.
-	Attrs []Attr
-}
-
-// Attr is one span attribute.
-type Attr struct {
-	Key   string
-	Value any
-}

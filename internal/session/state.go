@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/histo"
+	"github.com/claudehooks/claude-hooks-exporter/internal/timeline"
 )
 
 // stateVersion changes whenever the meaning of the serialised state changes;
@@ -152,6 +153,10 @@ type sessionState struct {
 	// Turns and ToolCalls count this generation's turns and ended tool calls.
 	Turns     int `json:"turns,omitempty"`
 	ToolCalls int `json:"tool_calls,omitempty"`
+	// Counts are what the summary counts for this generation, incremented
+	// where the metrics are; Carried is what earlier generations left.
+	Counts  timeline.Counts `json:"counts,omitzero"`
+	Carried *carried        `json:"carried,omitempty"`
 
 	Turn  *turnState    `json:"turn,omitempty"`
 	Calls []*callState  `json:"calls,omitempty"`
@@ -185,6 +190,8 @@ type ordinals struct {
 	Call    int `json:"call,omitempty"`
 	Wait    int `json:"wait,omitempty"`
 	Compact int `json:"compact,omitempty"`
+	// Agent numbers subagents known without an agent id.
+	Agent int `json:"agent,omitempty"`
 }
 
 type turnState struct {
@@ -232,7 +239,9 @@ type waitState struct {
 }
 
 type agentState struct {
-	ID       string      `json:"id"`
+	ID string `json:"id"`
+	// Key is set only for a subagent without an id (it is never open).
+	Key      string      `json:"key,omitempty"`
 	Type     string      `json:"type,omitempty"`
 	PromptID string      `json:"prompt_id,omitempty"`
 	Parent   string      `json:"parent"`
@@ -256,4 +265,6 @@ type tombstone struct {
 	// after an explicit SessionEnd.
 	Expired bool     `json:"expired,omitempty"`
 	Seq     ordinals `json:"seq"`
+	// Carried is the session's summary so far, continued by a next generation.
+	Carried *carried `json:"carried,omitempty"`
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/claudehooks/claude-hooks-exporter/internal/hookevent"
 	"github.com/claudehooks/claude-hooks-exporter/internal/pricing"
 	"github.com/claudehooks/claude-hooks-exporter/internal/redact"
+	"github.com/claudehooks/claude-hooks-exporter/internal/timeline"
 )
 
 // Defaults of Options.
@@ -130,11 +131,17 @@ type Tracker struct {
 	modelIdx map[string]struct{}
 	// out collects the spans closed by the current Apply or Expire.
 	out []Span
+	// touched lists the sessions changed since the last TakeSummaries (in
+	// first-change order, touchedSet indexes it); closed holds the summaries
+	// of those that closed, as they were when they closed.
+	touched    []string
+	touchedSet map[string]struct{}
+	closed     map[string]timeline.Summary
 }
 
 // New returns an empty tracker.
 func New(opts Options) *Tracker {
-	t := &Tracker{opts: opts.withDefaults()}
+	t := &Tracker{opts: opts.withDefaults(), closed: map[string]timeline.Summary{}}
 	t.reset(newState())
 	return t
 }
@@ -162,6 +169,9 @@ func (t *Tracker) reset(st state) {
 	for _, v := range st.Models {
 		t.modelIdx[v] = struct{}{}
 	}
+	t.touched = t.touched[:0]
+	clear(t.touchedSet)
+	clear(t.closed)
 }
 
 // take returns the spans collected so far and starts a new collection; the
@@ -377,6 +387,7 @@ func (t *Tracker) sessionFor(ev *hookevent.Event) *sessionState {
 	if ts != nil {
 		s.Gen = ts.Gen + 1
 		s.Seq = ts.Seq
+		s.Carried = ts.Carried
 		delete(t.st.Ended, ev.SessionID)
 	}
 	t.st.Sessions[s.ID] = s
@@ -401,6 +412,7 @@ func (t *Tracker) evictSession() {
 
 // handle applies ev to its open session.
 func (t *Tracker) handle(s *sessionState, ev *hookevent.Event) {
+	t.touch(s.ID)
 	if ev.Received.After(s.LastSeen) {
 		s.LastSeen = ev.Received
 	}
@@ -418,6 +430,12 @@ func (t *Tracker) handle(s *sessionState, ev *hookevent.Event) {
 	case "SessionStart":
 		if ev.Model != "" {
 			s.Model = ev.Model
+		}
+		if s.Source == SourceImplicit {
+			// Opened by an event that comes before SessionStart (Setup,
+			// WorktreeCreate): the session's source is SessionStart's. The
+			// sessions_started_total counter keeps what it counted then.
+			s.Source = fold(sourceSet, ev.Source, LabelOther)
 		}
 	case "SessionEnd":
 		t.closeSession(s, ev.Received, closeEnded, fold(reasonSet, ev.Reason, LabelOther))
@@ -569,18 +587,25 @@ func (t *Tracker) stopped(s *sessionState, ev *hookevent.Event) {
 		return
 	}
 	// No open turn for it: count the turn's end once (a second Stop of a turn,
-	// after a blocking Stop hook, is not another turn), without a span.
+	// after a blocking Stop hook, is not another turn), as a turn whose start
+	// nobody saw: a zero-length span at its end, so the trace shows what the
+	// counts count.
 	if ev.PromptID != "" && slices.Contains(s.RecentPrompts, ev.PromptID) {
 		return
 	}
-	t.st.Metrics.Turns[outcome]++
-	s.RecentPrompts = remember(s.RecentPrompts, ev.PromptID, recentPrompts)
+	if s.Turn != nil {
+		// A Stop of another prompt: the open turn was left behind.
+		t.closeTurn(s, OutcomeInterrupted, OutcomeInterrupted, s.Turn.LastSeen)
+	}
+	t.openTurn(s, ev, false)
+	t.closeTurn(s, outcome, errType, ev.Received)
 }
 
 func (t *Tracker) closeTurn(s *sessionState, outcome, errType string, end time.Time) {
 	tu := s.Turn
 	s.Turn = nil
 	t.st.Metrics.Turns[outcome]++
+	s.Counts.Turns.Add(outcome)
 	if outcome != OutcomeExpired {
 		t.st.Metrics.TurnDuration.Observe(seconds(tu.Start, end))
 	}
@@ -598,6 +623,7 @@ func (t *Tracker) toolStarted(s *sessionState, ev *hookevent.Event) {
 		t.st.Metrics.Overflow[OverflowOpenCalls]++
 		c := s.Calls[0]
 		s.Calls = slices.Delete(s.Calls, 0, 1)
+		s.Counts.ToolCalls.Add(OutcomeExpired)
 		t.emitCall(s, c, nil, c.Start, c.Start, OutcomeExpired, "evicted")
 	}
 	key := ev.ToolUseID
@@ -733,6 +759,7 @@ func (t *Tracker) toolEnded(s *sessionState, ev *hookevent.Event) {
 		m.ToolCalls[label] = tc
 	}
 	tc.add(outcome)
+	s.Counts.ToolCalls.Add(outcome)
 	if known {
 		observe(m.ToolDuration, label, seconds(start, end))
 	}
@@ -890,13 +917,13 @@ func (t *Tracker) permissionRequested(s *sessionState, ev *hookevent.Event) {
 		if !w.Request {
 			// A permission_prompt notification announced this wait first.
 			w.Request, w.Tool = true, ev.ToolName
-			t.countWait(w, ev.ToolName)
+			t.countWait(s, w, ev.ToolName)
 			return
 		}
 	}
 	w := t.openWait(s, ev)
 	w.Request, w.Tool = true, ev.ToolName
-	t.countWait(w, ev.ToolName)
+	t.countWait(s, w, ev.ToolName)
 }
 
 func (t *Tracker) permissionNotified(s *sessionState, ev *hookevent.Event) {
@@ -922,7 +949,7 @@ func (t *Tracker) openWait(s *sessionState, ev *hookevent.Event) *waitState {
 		t.st.Metrics.Overflow[OverflowOpenWaits]++
 		w := s.Waits[0]
 		s.Waits = slices.Delete(s.Waits, 0, 1)
-		t.countWait(w, w.Tool)
+		t.countWait(s, w, w.Tool)
 		t.emitWait(s, w, w.Tool, w.Start, OutcomeExpired, "evicted")
 	}
 	s.Seq.Wait++
@@ -938,11 +965,12 @@ func (t *Tracker) openWait(s *sessionState, ev *hookevent.Event) *waitState {
 }
 
 // countWait counts a wait in permission_requests_total once.
-func (t *Tracker) countWait(w *waitState, tool string) {
+func (t *Tracker) countWait(s *sessionState, w *waitState, tool string) {
 	if w.Counted {
 		return
 	}
 	w.Counted = true
+	s.Counts.PermissionWaits++
 	t.st.Metrics.PermissionRequests[t.toolLabel(tool, false)]++
 }
 
@@ -957,7 +985,7 @@ func (t *Tracker) closeWaitFor(s *sessionState, ev *hookevent.Event, outcome str
 			s.LateNotices = min(s.LateNotices+1, maxLateNotices)
 		}
 		tool := cmp.Or(w.Tool, ev.ToolName)
-		t.countWait(w, tool)
+		t.countWait(s, w, tool)
 		if end.Before(w.Start) {
 			end = w.Start
 		}
@@ -978,8 +1006,13 @@ func (t *Tracker) ensureAgent(s *sessionState, ev *hookevent.Event) {
 
 func (t *Tracker) subagentStarted(s *sessionState, ev *hookevent.Event) {
 	if ev.AgentID == "" {
-		t.st.Metrics.Subagents[t.agentLabel(ev.AgentType, true)]++
-		return // nothing to pair its stop with: counted, no span
+		// Nothing to pair its stop with: counted, with a zero-length span.
+		s.Seq.Agent++
+		a := &agentState{Type: ev.AgentType, PromptID: ev.PromptID, Parent: s.parentFor(""), Start: ev.Received,
+			Key: s.key("agent:#" + strconv.Itoa(s.Seq.Agent))}
+		t.countAgent(s, a.Type)
+		t.emitAgent(s, a, ev.Received, OutcomeSuccess, "")
+		return
 	}
 	if i := s.agentIndex(ev.AgentID); i >= 0 {
 		if s.Agent[i].Type == "" {
@@ -1000,7 +1033,7 @@ func (t *Tracker) openAgent(s *sessionState, ev *hookevent.Event) {
 	a := &agentState{ID: ev.AgentID, Type: ev.AgentType, PromptID: ev.PromptID, Parent: s.parentFor(""), Start: ev.Received}
 	claimPending(s.PendingAgents, ev.AgentID, &a.Usage)
 	s.Agent = append(s.Agent, a)
-	t.st.Metrics.Subagents[t.agentLabel(a.Type, true)]++
+	t.countAgent(s, a.Type)
 }
 
 func (t *Tracker) subagentStopped(s *sessionState, ev *hookevent.Event) {
@@ -1013,9 +1046,15 @@ func (t *Tracker) subagentStopped(s *sessionState, ev *hookevent.Event) {
 			return // stopped already
 		}
 		// A stop without a start (old payloads, daemon started mid-subagent):
-		// the subagent counts once, here, without a span.
-		t.st.Metrics.Subagents[t.agentLabel(ev.AgentType, true)]++
+		// the subagent counts once, here, with a zero-length span.
+		a := &agentState{ID: ev.AgentID, Type: ev.AgentType, PromptID: ev.PromptID, Parent: s.parentFor(""), Start: ev.Received}
+		if ev.AgentID == "" {
+			s.Seq.Agent++
+			a.Key = s.key("agent:#" + strconv.Itoa(s.Seq.Agent))
+		}
+		t.countAgent(s, a.Type)
 		s.RecentAgents = remember(s.RecentAgents, ev.AgentID, recentAgents)
+		t.emitAgent(s, a, ev.Received, OutcomeSuccess, "")
 		return
 	}
 	a := s.Agent[i]
@@ -1028,7 +1067,19 @@ func (t *Tracker) subagentStopped(s *sessionState, ev *hookevent.Event) {
 	t.emitAgent(s, a, ev.Received, OutcomeSuccess, "")
 }
 
+// countAgent counts a subagent in the metrics and the session's summary.
+func (t *Tracker) countAgent(s *sessionState, typ string) {
+	t.st.Metrics.Subagents[t.agentLabel(typ, true)]++
+	s.Counts.Subagents++
+}
+
 // --- compactions ---
+
+// countCompaction counts a compaction in the metrics and the session's summary.
+func (t *Tracker) countCompaction(s *sessionState, trigger string) {
+	t.st.Metrics.Compactions[fold(triggerSet, trigger, LabelOther)]++
+	s.Counts.Compactions++
+}
 
 func (t *Tracker) compactionStarted(s *sessionState, ev *hookevent.Event) {
 	if c := s.Compact; c != nil {
@@ -1043,13 +1094,18 @@ func (t *Tracker) compactionStarted(s *sessionState, ev *hookevent.Event) {
 		Parent:   s.parentFor(""),
 		Start:    ev.Received,
 	}
-	t.st.Metrics.Compactions[fold(triggerSet, ev.Trigger, LabelOther)]++
+	t.countCompaction(s, ev.Trigger)
 }
 
 func (t *Tracker) compactionEnded(s *sessionState, ev *hookevent.Event) {
 	c := s.Compact
 	if c == nil {
-		t.st.Metrics.Compactions[fold(triggerSet, ev.Trigger, LabelOther)]++ // counted once, here
+		// An end without a start: counted once, here, with a zero-length span.
+		s.Seq.Compact++
+		c = &compactState{Key: s.key("compact:" + strconv.Itoa(s.Seq.Compact)), Trigger: ev.Trigger,
+			PromptID: ev.PromptID, Parent: s.parentFor(""), Start: ev.Received}
+		t.countCompaction(s, ev.Trigger)
+		t.emitCompaction(s, c, ev.Received, OutcomeSuccess, "")
 		return
 	}
 	s.Compact = nil
@@ -1080,7 +1136,7 @@ func (t *Tracker) closeSession(s *sessionState, end time.Time, kind closeKind, r
 	}
 	m := &t.st.Metrics
 	for _, w := range s.Waits {
-		t.countWait(w, w.Tool)
+		t.countWait(s, w, w.Tool)
 		t.emitWait(s, w, w.Tool, end, childOutcome, childErr)
 	}
 	s.Waits = nil
@@ -1096,6 +1152,7 @@ func (t *Tracker) closeSession(s *sessionState, end time.Time, kind closeKind, r
 			}
 			tc.add(OutcomeInterrupted)
 		}
+		s.Counts.ToolCalls.Add(childOutcome)
 		t.emitCall(s, c, nil, c.Start, end, childOutcome, childErr)
 	}
 	s.Calls = nil
@@ -1111,9 +1168,18 @@ func (t *Tracker) closeSession(s *sessionState, end time.Time, kind closeKind, r
 		t.closeTurn(s, childOutcome, childErr, s.Turn.LastSeen)
 	}
 	m.SessionsEnded[reason]++
+	status, endReason := timeline.StatusEnded, reason
+	switch kind {
+	case closeExpired:
+		status, endReason = timeline.StatusExpired, ReasonExpired
+	case closeEvicted:
+		status, endReason = timeline.StatusExpired, "evicted"
+	}
+	t.touch(s.ID)
+	t.closed[s.ID] = t.summary(s, status, end, endReason)
 	t.emit(s, KindSession, s.rootKey(), "", "invoke_agent claude-code", s.Start, end, outcome, errType, t.sessionAttrs(s, reason))
 	delete(t.st.Sessions, s.ID)
-	t.st.Ended[s.ID] = &tombstone{Gen: s.Gen, Closed: end, Expired: kind != closeEnded, Seq: s.Seq}
+	t.st.Ended[s.ID] = &tombstone{Gen: s.Gen, Closed: end, Expired: kind != closeEnded, Seq: s.Seq, Carried: s.carry()}
 	if len(t.st.Ended) > t.opts.MaxEnded {
 		t.trimEnded()
 	}

@@ -199,6 +199,7 @@ func (t *Tracker) ApplyUsage(u transcript.Usage) {
 	if s == nil {
 		return
 	}
+	t.touch(s.ID)
 	usageTo(&s.Usage, u, cost)
 	switch {
 	case s.Turn != nil && (u.PromptID == "" || s.Turn.PromptID == "" || s.Turn.PromptID == u.PromptID):
@@ -273,22 +274,22 @@ func usageAttrs(attrs []Attr, u *usageState, requestModel string) []Attr {
 	}
 	model := u.model()
 	if requestModel == "" && model != "" {
-		attrs = append(attrs, Attr{AttrRequestModel, model})
+		attrs = append(attrs, Attr{Key: AttrRequestModel, Value: model})
 	}
 	if model != "" {
-		attrs = append(attrs, Attr{AttrResponseModel, model})
+		attrs = append(attrs, Attr{Key: AttrResponseModel, Value: model})
 	}
 	// gen_ai.usage.input_tokens includes the cached input tokens, of which
 	// cache_read and cache_creation are the parts (GenAI conventions).
 	attrs = append(attrs,
-		Attr{AttrUsageInput, max(u.Input+u.CacheRead+u.CacheCreation, 0)},
-		Attr{AttrUsageOutput, max(u.Output, 0)},
-		Attr{AttrUsageCacheRead, max(u.CacheRead, 0)},
-		Attr{AttrUsageCacheCreation, max(u.CacheCreation, 0)},
-		Attr{AttrCostUSD, math.Round(max(u.CostUSD, 0)*1e6) / 1e6},
+		Attr{Key: AttrUsageInput, Value: max(u.Input+u.CacheRead+u.CacheCreation, 0)},
+		Attr{Key: AttrUsageOutput, Value: max(u.Output, 0)},
+		Attr{Key: AttrUsageCacheRead, Value: max(u.CacheRead, 0)},
+		Attr{Key: AttrUsageCacheCreation, Value: max(u.CacheCreation, 0)},
+		Attr{Key: AttrCostUSD, Value: math.Round(max(u.CostUSD, 0)*1e6) / 1e6},
 	)
 	if len(u.Models) > 0 {
-		attrs = append(attrs, Attr{AttrModels, strings.Join(slices.Sorted(maps.Keys(u.Models)), ",")})
+		attrs = append(attrs, Attr{Key: AttrModels, Value: strings.Join(slices.Sorted(maps.Keys(u.Models)), ",")})
 	}
 	return attrs
 }

@@ -158,16 +158,16 @@ func TestUsageSpanGolden(t *testing.T) {
 	haikuCost := haiku.Cost(pricing.Tokens{Input: 9, Output: 71, CacheWrite: 3120})
 	want := map[Kind][]Attr{
 		KindTurn: {
-			{AttrRequestModel, "claude-opus-4-6"}, {AttrResponseModel, "claude-opus-4-6"},
-			{AttrUsageInput, int64(4 + 33639 + 5551 + 9 + 3120)}, {AttrUsageOutput, int64(283 + 71)},
-			{AttrUsageCacheRead, int64(33639)}, {AttrUsageCacheCreation, int64(5551 + 3120)},
-			{AttrCostUSD, math.Round((opusCost+haikuCost)*1e6) / 1e6}, {AttrModels, "claude-haiku-4-5,claude-opus-4-6"},
+			{Key: AttrRequestModel, Value: "claude-opus-4-6"}, {Key: AttrResponseModel, Value: "claude-opus-4-6"},
+			{Key: AttrUsageInput, Value: int64(4 + 33639 + 5551 + 9 + 3120)}, {Key: AttrUsageOutput, Value: int64(283 + 71)},
+			{Key: AttrUsageCacheRead, Value: int64(33639)}, {Key: AttrUsageCacheCreation, Value: int64(5551 + 3120)},
+			{Key: AttrCostUSD, Value: math.Round((opusCost+haikuCost)*1e6) / 1e6}, {Key: AttrModels, Value: "claude-haiku-4-5,claude-opus-4-6"},
 		},
 		KindSubagent: {
-			{AttrRequestModel, "claude-haiku-4-5"}, {AttrResponseModel, "claude-haiku-4-5"},
-			{AttrUsageInput, int64(9 + 3120)}, {AttrUsageOutput, int64(71)},
-			{AttrUsageCacheRead, int64(0)}, {AttrUsageCacheCreation, int64(3120)},
-			{AttrCostUSD, math.Round(haikuCost*1e6) / 1e6}, {AttrModels, "claude-haiku-4-5"},
+			{Key: AttrRequestModel, Value: "claude-haiku-4-5"}, {Key: AttrResponseModel, Value: "claude-haiku-4-5"},
+			{Key: AttrUsageInput, Value: int64(9 + 3120)}, {Key: AttrUsageOutput, Value: int64(71)},
+			{Key: AttrUsageCacheRead, Value: int64(0)}, {Key: AttrUsageCacheCreation, Value: int64(3120)},
+			{Key: AttrCostUSD, Value: math.Round(haikuCost*1e6) / 1e6}, {Key: AttrModels, Value: "claude-haiku-4-5"},
 		},
 	}
 	want[KindSession] = slices.Clone(want[KindTurn][1:]) // the root names its request model from SessionStart

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/eventview"
 	"github.com/claudehooks/claude-hooks-exporter/internal/redact"
 	"github.com/claudehooks/claude-hooks-exporter/internal/store/storetest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
@@ -37,7 +38,7 @@ func BenchmarkInsert(b *testing.B) {
 	defer s.Close()
 	g := newGenerator(1)
 	for range 100 {
-		if err := s.Insert(ctx, g.generate(1024), nil); err != nil {
+		if err := s.Insert(ctx, g.generate(1024), nil, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -56,7 +57,7 @@ func BenchmarkInsert(b *testing.B) {
 				batch[i].ID = fmt.Sprintf("%032x", g.n)
 			}
 		}
-		if err := s.Insert(ctx, batch, nil); err != nil {
+		if err := s.Insert(ctx, batch, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 		n++
@@ -81,7 +82,7 @@ func BenchmarkInsertSmall(b *testing.B) {
 	for b.Loop() {
 		ev := evs[i%len(evs)]
 		ev.ID = fmt.Sprintf("small-%d", i)
-		if err := s.Insert(ctx, []wire.Event{ev}, nil); err != nil {
+		if err := s.Insert(ctx, []wire.Event{ev}, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 		i++
@@ -163,7 +164,7 @@ func buildMillion(tb testing.TB, path string) ([]searchCase, error) {
 	const chunk = 8192
 	for done := 0; done < millionEvents; done += chunk {
 		evs := g.generate(min(chunk, millionEvents-done))
-		if err := s.Insert(ctx, evs, nil); err != nil {
+		if err := s.Insert(ctx, evs, nil, nil); err != nil {
 			return nil, err
 		}
 		if reuse && evs[0].Seq == 0 {
@@ -341,7 +342,7 @@ func BenchmarkFromEvent(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for i := range evs {
-			_ = FromEvent(&evs[i], 0, false)
+			_ = eventview.Of(&evs[i], 0, false)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")
@@ -391,7 +392,7 @@ func BenchmarkEnqueue(b *testing.B) {
 			batch[i].ID = benchID(os.Getenv("CHX_RANDOM_IDS") != "", n+i)
 			batch[i].Time = benchNow().Add(time.Duration(n+i) * time.Microsecond)
 		}
-		if err := s.Enqueue(ctx, batch, nil); err != nil {
+		if err := s.Enqueue(ctx, batch, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 		n += len(batch)

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
@@ -30,7 +29,7 @@ func TestPayloadCompression(t *testing.T) {
 	noisy := fmt.Appendf(nil, "%q", random) // a JSON string that compresses poorly
 	evs := newGenerator(9).generate(3)
 	evs[0].Payload, evs[1].Payload, evs[2].Payload = big, small, noisy
-	if err := s.Insert(ctx, evs, nil); err != nil {
+	if err := s.Insert(ctx, evs, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	stored := map[int64][]byte{}
@@ -87,7 +86,7 @@ func TestPayloadArenaReuse(t *testing.T) {
 			evs[i].Payload = fmt.Appendf(nil, `{"batch":%d,"content":%q}`, batch, strings.Repeat(fmt.Sprintf("line %d of event %d\n", batch, i), 40+batch*10))
 			want = append(want, evs[i].Payload)
 		}
-		if err := s.Insert(ctx, evs, nil); err != nil {
+		if err := s.Insert(ctx, evs, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -102,35 +101,6 @@ func TestPayloadArenaReuse(t *testing.T) {
 		if !bytes.Equal(got[i].Payload, want[i]) {
 			t.Errorf("event %d: payload %.80q, want %.80q", i+1, got[i].Payload, want[i])
 		}
-	}
-}
-
-// The session row reads SessionStart's source and SessionEnd's reason from
-// payloads queued compressed.
-func TestSessionFieldsFromCompressedPayloads(t *testing.T) {
-	ctx := context.Background()
-	s := openStore(t, Options{Now: benchNow})
-	pad := strings.Repeat("compressible padding ", 50)
-	start := benchNow().Add(-time.Hour)
-	evs := []wire.Event{
-		{ID: "00000000000000000000000000000001", Time: start, SessionID: "s-compressed", Event: "SessionStart",
-			Payload: fmt.Appendf(nil, `{"hook_event_name":"SessionStart","source":"resume","pad":%q}`, pad)},
-		{ID: "00000000000000000000000000000002", Time: start.Add(time.Minute), SessionID: "s-compressed", Event: "SessionEnd",
-			Payload: fmt.Appendf(nil, `{"hook_event_name":"SessionEnd","reason":"logout","pad":%q}`, pad)},
-	}
-	if err := s.Insert(ctx, evs, nil); err != nil {
-		t.Fatal(err)
-	}
-	var stored []byte
-	if err := s.r.QueryRowContext(ctx, `SELECT data FROM payloads WHERE seq = 1`).Scan(&stored); err != nil || len(stored) == 0 || stored[0] != compressedMark {
-		t.Fatalf("SessionStart payload stored as %d bytes (err %v), want it compressed", len(stored), err)
-	}
-	d, ok, err := s.Session(ctx, "s-compressed")
-	if err != nil || !ok {
-		t.Fatalf("session: found %v, %v", ok, err)
-	}
-	if d.Session.Source != "resume" || d.Session.EndReason != "logout" {
-		t.Errorf("source %q, end reason %q; want resume and logout", d.Session.Source, d.Session.EndReason)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/eventview"
 	"github.com/claudehooks/claude-hooks-exporter/internal/store/storetest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
@@ -20,7 +21,7 @@ func TestFromEventGolden(t *testing.T) {
 			var out []wire.Event
 			for _, script := range []string{"current", "variants", "cjk", "expiry"} {
 				for _, ev := range storetest.Events(t, script) {
-					out = append(out, FromEvent(&ev, 0, capture))
+					out = append(out, eventview.Of(&ev, 0, capture))
 				}
 			}
 			golden(t, name, views(out))

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -14,9 +15,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/eventview"
 	"github.com/claudehooks/claude-hooks-exporter/internal/goldentest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
 	"github.com/claudehooks/claude-hooks-exporter/internal/store/storetest"
+	"github.com/claudehooks/claude-hooks-exporter/internal/timeline"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
 
@@ -62,9 +65,9 @@ func insertScripts(tb testing.TB, s *Store, capture bool, n int) []wire.Event {
 	for _, b := range storetest.Batches(storetest.Run(tb, session.Options{CaptureContent: capture}), n) {
 		evs := make([]wire.Event, len(b.Events))
 		for i := range b.Events {
-			evs[i] = FromEvent(&b.Events[i], 0, capture)
+			evs[i] = eventview.Of(&b.Events[i], 0, capture)
 		}
-		if err := s.Insert(context.Background(), evs, b.Spans); err != nil {
+		if err := s.Insert(context.Background(), evs, b.Spans, b.Sessions); err != nil {
 			tb.Fatalf("insert: %v", err)
 		}
 		all = append(all, evs...)
@@ -72,11 +75,36 @@ func insertScripts(tb testing.TB, s *Store, capture bool, n int) []wire.Event {
 	return all
 }
 
-// insertAll inserts events in batches of n.
+// insertAll inserts events in batches of n, each with a summary of every
+// session it names (active, from its first to its last event), as a tracker
+// would send for generated events.
 func insertAll(tb testing.TB, s *Store, evs []wire.Event, n int) {
 	tb.Helper()
+	sums := map[string]*timeline.Summary{}
 	for i := 0; i < len(evs); i += n {
-		if err := s.Insert(context.Background(), evs[i:min(i+n, len(evs))], nil); err != nil {
+		batch := evs[i:min(i+n, len(evs))]
+		var order []string
+		for _, ev := range batch {
+			sum := sums[ev.SessionID]
+			if sum == nil {
+				sum = &timeline.Summary{SessionID: ev.SessionID, Status: timeline.StatusActive, Start: ev.Time, LastActivity: ev.Time}
+				sums[ev.SessionID] = sum
+			}
+			if !slices.Contains(order, ev.SessionID) {
+				order = append(order, ev.SessionID)
+			}
+			if ev.Time.After(sum.LastActivity) {
+				sum.LastActivity = ev.Time
+			}
+			if ev.Time.Before(sum.Start) {
+				sum.Start = ev.Time
+			}
+		}
+		var out []timeline.Summary
+		for _, id := range order {
+			out = append(out, *sums[id])
+		}
+		if err := s.Insert(context.Background(), batch, nil, out); err != nil {
 			tb.Fatalf("insert: %v", err)
 		}
 	}

@@ -9,26 +9,19 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/claudehooks/claude-hooks-exporter/internal/session"
+	"github.com/claudehooks/claude-hooks-exporter/internal/timeline"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
-)
-
-// Session statuses.
-const (
-	StatusActive  = "active"
-	StatusEnded   = "ended"
-	StatusExpired = "expired"
 )
 
 // writeStmts are prepared once on the writer connection.
 type writeStmts struct {
-	loadSession, upsertSession, insertSpan  *sql.Stmt
-	loadUsage, rootStored                   *sql.Stmt
+	upsertSession, updateSession, addEvents *sql.Stmt
+	insertSpan                              *sql.Stmt
 	insertEvents, insertPayloads, insertFTS *bulk
 }
 
 func (ws *writeStmts) close() {
-	for _, st := range []*sql.Stmt{ws.loadSession, ws.upsertSession, ws.insertSpan, ws.loadUsage, ws.rootStored} {
+	for _, st := range []*sql.Stmt{ws.upsertSession, ws.updateSession, ws.addEvents, ws.insertSpan} {
 		if st != nil {
 			_ = st.Close()
 		}
@@ -109,9 +102,23 @@ func (b *bulk) exec(ctx context.Context, args []any) error {
 	return nil
 }
 
+// sessionCols are the columns of the sessions table in the order
+// sessionArgs gives them, events last.
 const sessionCols = `session_id, start_time, end_time, last_activity, status, end_reason, source, model, cwd,
-	turns, tool_calls, failures, subagents, events,
-	input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, cost_usd, models`
+	turns, tool_calls, failures, subagents,
+	input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, cost_usd, models,
+	turn_outcomes, tool_outcomes, compactions, permission_waits, events`
+
+// sessionSet sets every column of sessionCols but session_id and events
+// from the row named excluded.
+const sessionSet = `start_time = excluded.start_time, end_time = excluded.end_time, last_activity = excluded.last_activity,
+	status = excluded.status, end_reason = excluded.end_reason, source = excluded.source, model = excluded.model,
+	cwd = excluded.cwd, turns = excluded.turns, tool_calls = excluded.tool_calls, failures = excluded.failures,
+	subagents = excluded.subagents,
+	input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
+	cache_read_tokens = excluded.cache_read_tokens, cache_creation_tokens = excluded.cache_creation_tokens,
+	cost_usd = excluded.cost_usd, models = excluded.models, turn_outcomes = excluded.turn_outcomes,
+	tool_outcomes = excluded.tool_outcomes, compactions = excluded.compactions, permission_waits = excluded.permission_waits`
 
 // eventWidth is the number of columns insertEvents sets.
 const eventWidth = 18
@@ -121,20 +128,16 @@ func (s *Store) prepare(ctx context.Context) error {
 		st  **sql.Stmt
 		sql string
 	}{
-		{&s.stmts.loadSession, `SELECT ` + sessionCols + ` FROM sessions WHERE session_id = ?`},
-		{&s.stmts.upsertSession, `INSERT INTO sessions (` + sessionCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (session_id) DO UPDATE SET
-			start_time = excluded.start_time, end_time = excluded.end_time, last_activity = excluded.last_activity,
-			status = excluded.status, end_reason = excluded.end_reason, source = excluded.source, model = excluded.model,
-			cwd = excluded.cwd, turns = excluded.turns, tool_calls = excluded.tool_calls, failures = excluded.failures,
-			subagents = excluded.subagents, events = excluded.events,
-			input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
-			cache_read_tokens = excluded.cache_read_tokens, cache_creation_tokens = excluded.cache_creation_tokens,
-			cost_usd = excluded.cost_usd, models = excluded.models`},
+		{&s.stmts.upsertSession, `INSERT INTO sessions (` + sessionCols + `) VALUES (?` + strings.Repeat(", ?", 23) + `)
+			ON CONFLICT (session_id) DO UPDATE SET ` + sessionSet + `, events = events + excluded.events`},
+		// The same values through a row named excluded, for a session that
+		// has a row already or none to create.
+		{&s.stmts.updateSession, `WITH excluded(` + sessionCols + `) AS (VALUES (?` + strings.Repeat(", ?", 23) + `))
+			UPDATE sessions SET ` + sessionSet + `, events = sessions.events + excluded.events
+			FROM excluded WHERE sessions.session_id = excluded.session_id`},
+		{&s.stmts.addEvents, `UPDATE sessions SET events = events + ? WHERE session_id = ?`},
 		{&s.stmts.insertSpan, `INSERT INTO spans (session_id, span_key, parent_key, kind, name, start_time, end_time, outcome, error_type, attrs)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, span_key) DO NOTHING`},
-		{&s.stmts.loadUsage, usageSQL},
-		{&s.stmts.rootStored, `SELECT 1 FROM spans WHERE session_id = ? AND span_key = ? AND kind = 'session' AND parent_key = ''`},
 	} {
 		st, err := s.w.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -160,8 +163,8 @@ func (s *Store) prepare(ctx context.Context) error {
 
 // Insert stores a batch and returns once it is committed: the events
 // (idempotent by ID: a replayed event keeps its original Seq and counts once),
-// the session rows derived from them and the spans (idempotent by session and
-// key). It sets events[i].Seq to the event's sequence number, new or existing;
+// the tracker's session summaries as they are (see storeSessions) and the
+// spans (idempotent by session and key). It sets events[i].Seq to the event's sequence number, new or existing;
 // an event older than MaxAge is not stored and gets Seq 0. Sequence numbers
 // grow in the order of events and are never reused (a failed Insert leaves a
 // gap). Without CaptureContent, prompts are removed from events[i] first.
@@ -171,21 +174,21 @@ func (s *Store) prepare(ctx context.Context) error {
 // When the insert leaves the files over MaxBytes, the oldest events are
 // removed before Insert returns; a failure of that is logged, not returned,
 // since the batch itself is stored.
-func (s *Store) Insert(ctx context.Context, events []wire.Event, spans []session.Span) error {
-	if len(events) == 0 && len(spans) == 0 {
+func (s *Store) Insert(ctx context.Context, events []wire.Event, spans []timeline.Span, sessions []timeline.Summary) error {
+	if len(events) == 0 && len(spans) == 0 && len(sessions) == 0 {
 		return nil
 	}
 	done := make(chan error, 1)
-	if err := s.enqueue(ctx, events, spans, done); err != nil {
+	if err := s.enqueue(ctx, events, spans, sessions, done); err != nil {
 		return fmt.Errorf("insert %d events, %d spans: %w", len(events), len(spans), err)
 	}
 	// The writer always answers, also when the store closes meanwhile.
 	return <-done
 }
 
-// insertTx stores new events, numbered by number, and spans in one
-// transaction. The caller holds wmu.
-func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []session.Span) (err error) {
+// insertTx stores new events, numbered by number, spans and session
+// summaries in one transaction. The caller holds wmu.
+func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []timeline.Span, sessions []timeline.Summary) (err error) {
 	if _, err := s.w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -196,7 +199,7 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []sessi
 			}
 		}
 	}()
-	agg := sessionAgg{s: s, rows: map[string]*sessionRow{}}
+	fresh := map[string]int64{}
 	// The argument lists are the writer's, reused from one transaction to
 	// the next and cleared after it (they refer to the events).
 	a := &s.args
@@ -228,9 +231,7 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []sessi
 			}
 			ftsArgs = append(ftsArgs, seq, null(ev.Tool), null(ev.Summary), null(errText))
 		}
-		if err := agg.event(ctx, ev); err != nil {
-			return err
-		}
+		fresh[ev.SessionID]++
 	}
 	if err := s.stmts.insertEvents.exec(ctx, eventArgs); err != nil {
 		return fmt.Errorf("insert events: %w", err)
@@ -245,29 +246,12 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []sessi
 		if err != nil {
 			return fmt.Errorf("span %s/%s: %w", sp.SessionID, sp.Key, err)
 		}
-		res, err := s.stmts.insertSpan.ExecContext(ctx, sp.SessionID, sp.Key, sp.ParentKey, string(sp.Kind), sp.Name,
-			sp.Start.UnixNano(), sp.End.UnixNano(), null(sp.Outcome), null(sp.ErrorType), attrs)
-		if err != nil {
+		if _, err := s.stmts.insertSpan.ExecContext(ctx, sp.SessionID, sp.Key, sp.ParentKey, string(sp.Kind), sp.Name,
+			sp.Start.UnixNano(), sp.End.UnixNano(), null(sp.Outcome), null(sp.ErrorType), attrs); err != nil {
 			return fmt.Errorf("insert span %s/%s: %w", sp.SessionID, sp.Key, err)
 		}
-		if sp.Kind == session.KindTurn || (sp.Kind == session.KindSession && sp.ParentKey == "") {
-			// A new turn or root changes the session's usage; a replayed one
-			// (not inserted again) does not.
-			if n, err := res.RowsAffected(); err != nil {
-				return fmt.Errorf("insert span %s/%s: %w", sp.SessionID, sp.Key, err)
-			} else if n > 0 {
-				if err := agg.usage(ctx, sp); err != nil {
-					return err
-				}
-			}
-		}
-		if sp.Kind == session.KindSession {
-			if err := agg.root(ctx, sp); err != nil {
-				return err
-			}
-		}
 	}
-	if err := agg.flush(ctx); err != nil {
+	if err := s.storeSessions(ctx, sessions, fresh); err != nil {
 		return err
 	}
 	// The index goes last: a statement that needs a statement journal makes
@@ -296,14 +280,14 @@ func null(s string) any {
 // without captureContent a prompt the tracker captured is left out. The
 // output is encoding/json's (HTML-escaped); plain strings and numbers take a
 // fast path.
-func encodeAttrs(attrs []session.Attr, captureContent bool) (any, error) {
+func encodeAttrs(attrs []timeline.Attr, captureContent bool) (any, error) {
 	if len(attrs) == 0 {
 		return nil, nil
 	}
 	b := make([]byte, 1, 64*len(attrs))
 	b[0] = '{'
 	for _, a := range attrs {
-		if a.Key == session.AttrPrompt && !captureContent {
+		if a.Key == timeline.AttrPrompt && !captureContent {
 			continue
 		}
 		if len(b) > 1 {
@@ -356,215 +340,62 @@ func plainJSONString(s string) bool {
 	return true
 }
 
-// sessionRow is one row of the sessions table while a batch is applied.
-type sessionRow struct {
-	id                                    string
-	start, last                           int64
-	end                                   sql.NullInt64
-	status, endReason, source, model, cwd string
-	turns, toolCalls, failures, subagents int64
-	events                                int64
-	usage                                 sessionUsage
-	dirty                                 bool
-	// rereadUsage: a root span of the session was stored in this batch;
-	// its usage is read again from the spans before the row is written.
-	rereadUsage bool
-}
-
-// sessionAgg folds a batch's new events and session spans into session rows,
-// reading each row once and writing it once per batch.
-type sessionAgg struct {
-	s     *Store
-	rows  map[string]*sessionRow
-	order []*sessionRow
-}
-
-// get returns the session's row, loaded from the table or new (nil when new
-// and create is false).
-func (a *sessionAgg) get(ctx context.Context, id string, create bool) (*sessionRow, error) {
-	if r, ok := a.rows[id]; ok {
-		return r, nil
+// storeSessions writes the tracker's summaries, the last of each session in
+// the batch, as they are, with the count of the session's newly stored
+// events. A summary of a session without a row and without new events (its
+// events were older than MaxAge) is not stored; new events of a session
+// without a summary in the batch (late events the tracker counted and
+// ignored) only add to its count.
+func (s *Store) storeSessions(ctx context.Context, sums []timeline.Summary, fresh map[string]int64) error {
+	last := make(map[string]int, len(sums))
+	for i := range sums {
+		last[sums[i].SessionID] = i
 	}
-	r := &sessionRow{id: id}
-	var endReason, source, model, cwd, models sql.NullString
-	err := a.s.stmts.loadSession.QueryRowContext(ctx, id).Scan(&r.id, &r.start, &r.end, &r.last, &r.status,
-		&endReason, &source, &model, &cwd, &r.turns, &r.toolCalls, &r.failures, &r.subagents, &r.events,
-		&r.usage.input, &r.usage.output, &r.usage.cacheRead, &r.usage.cacheCreation, &r.usage.costUSD, &models)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		if !create {
-			return nil, nil
-		}
-		r.status = "" // set by the first event
-	case err != nil:
-		return nil, fmt.Errorf("load session %s: %w", id, err)
-	}
-	r.endReason, r.source, r.model, r.cwd = endReason.String, source.String, model.String, cwd.String
-	r.usage.models = models.String
-	a.rows[id] = r
-	a.order = append(a.order, r)
-	return r, nil
-}
-
-// event applies a newly stored event to its session.
-func (a *sessionAgg) event(ctx context.Context, ev *wire.Event) error {
-	r, err := a.get(ctx, ev.SessionID, true)
-	if err != nil {
-		return err
-	}
-	t := ev.Time.UnixNano()
-	if r.status == "" {
-		r.status, r.start, r.last = StatusActive, t, t
-	}
-	r.start = min(r.start, t)
-	r.last = max(r.last, t)
-	r.events++
-	r.dirty = true
-	if ev.CWD != "" {
-		r.cwd = ev.CWD
-	}
-	if ev.Outcome == "failure" {
-		r.failures++
-	}
-	switch ev.Event {
-	case "UserPromptSubmit":
-		r.turns++
-	case "PreToolUse":
-		r.toolCalls++
-	case "SubagentStart":
-		r.subagents++
-	case "SessionStart":
-		if ev.Model != "" {
-			r.model = ev.Model
-		}
-		if src := payloadString(ev.Payload, "source"); src != "" {
-			r.source = src
-		}
-		if r.status != StatusActive && r.end.Valid && t >= r.end.Int64 {
-			// A resumed session starts again under the same id.
-			r.status, r.end, r.endReason = StatusActive, sql.NullInt64{}, ""
-		}
-	case "SessionEnd":
-		r.status = StatusEnded
-		r.end = sql.NullInt64{Int64: t, Valid: true}
-		r.endReason = payloadString(ev.Payload, "reason")
-		return nil
-	}
-	if r.status == StatusExpired && r.end.Valid && t > r.end.Int64 {
-		// Activity after expiry: the session was alive after all.
-		r.status, r.end, r.endReason = StatusActive, sql.NullInt64{}, ""
-	}
-	return nil
-}
-
-// root applies a session's root span: expiry (or eviction) closes a session
-// that had no activity since, and a root span of a session whose SessionEnd
-// event the store never saw ends it.
-func (a *sessionAgg) root(ctx context.Context, sp *session.Span) error {
-	if sp.ParentKey != "" {
-		return nil
-	}
-	r, err := a.get(ctx, sp.SessionID, false)
-	if err != nil || r == nil {
-		return err
-	}
-	end := sp.End.UnixNano()
-	if r.status != StatusActive || end < r.last {
-		return nil
-	}
-	r.dirty = true
-	r.end = sql.NullInt64{Int64: end, Valid: true}
-	if sp.Outcome == "expired" {
-		r.status = StatusExpired
-		r.endReason = sp.ErrorType
-		return nil
-	}
-	r.status = StatusEnded
-	for _, at := range sp.Attrs {
-		if at.Key == session.AttrSessionEnd {
-			if v, ok := at.Value.(string); ok {
-				r.endReason = v
-			}
-		}
-	}
-	return nil
-}
-
-// usage applies a newly stored turn or root span to its session's usage (see
-// readUsage for the rule). A turn adds its figures unless its root is stored
-// (the root counts them); a root makes the row read its usage again from the
-// spans at flush, which also covers the turns stored after it in the batch.
-// Spans of a session the store has no row for (its events were older than
-// MaxAge) change nothing.
-func (a *sessionAgg) usage(ctx context.Context, sp *session.Span) error {
-	r, err := a.get(ctx, sp.SessionID, false)
-	if err != nil || r == nil {
-		return err
-	}
-	if sp.Kind == session.KindSession {
-		r.rereadUsage = true
-		return nil
-	}
-	if r.rereadUsage {
-		return nil
-	}
-	var one int
-	switch err := a.s.stmts.rootStored.QueryRowContext(ctx, sp.SessionID, sp.ParentKey).Scan(&one); {
-	case err == nil:
-		return nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("usage of session %s: %w", sp.SessionID, err)
-	}
-	in, out, cr, cc, cost, models := spanUsage(sp.Attrs)
-	r.usage.add(in, out, cr, cc, cost, models)
-	r.dirty = true
-	return nil
-}
-
-func (a *sessionAgg) flush(ctx context.Context) error {
-	for _, r := range a.order {
-		if r.rereadUsage {
-			rows, err := a.s.stmts.loadUsage.QueryContext(ctx, r.id)
-			if err != nil {
-				return fmt.Errorf("read usage of session %s: %w", r.id, err)
-			}
-			u, err := readUsage(rows)
-			if err != nil {
-				return fmt.Errorf("read usage of session %s: %w", r.id, err)
-			}
-			if u != r.usage {
-				r.usage, r.dirty = u, true
-			}
-		}
-		if !r.dirty {
+	for i := range sums {
+		sum := &sums[i]
+		if last[sum.SessionID] != i {
 			continue
 		}
-		u := &r.usage
-		if _, err := a.s.stmts.upsertSession.ExecContext(ctx, r.id, r.start, r.end, r.last, r.status,
-			null(r.endReason), null(r.source), null(r.model), null(r.cwd),
-			r.turns, r.toolCalls, r.failures, r.subagents, r.events,
-			u.input, u.output, u.cacheRead, u.cacheCreation, u.costUSD, null(u.models)); err != nil {
-			return fmt.Errorf("store session %s: %w", r.id, err)
+		n := fresh[sum.SessionID]
+		delete(fresh, sum.SessionID)
+		args, err := sessionArgs(sum)
+		if err != nil {
+			return fmt.Errorf("store session %s: %w", sum.SessionID, err)
+		}
+		st := s.stmts.updateSession
+		if n > 0 {
+			st = s.stmts.upsertSession
+		}
+		if _, err := st.ExecContext(ctx, append(args, n)...); err != nil {
+			return fmt.Errorf("store session %s: %w", sum.SessionID, err)
+		}
+	}
+	for id, n := range fresh {
+		if _, err := s.stmts.addEvents.ExecContext(ctx, n, id); err != nil {
+			return fmt.Errorf("store session %s: %w", id, err)
 		}
 	}
 	return nil
 }
 
-// payloadString reads a top-level string member of a JSON object payload in
-// its stored form (maybe compressed); "" when absent or unreadable (a cut
-// payload).
-func payloadString(p []byte, key string) string {
-	p, err := unpackPayload(p)
-	if err != nil || len(p) == 0 {
-		return ""
+// sessionArgs are the values of sessionCols but events, in order.
+func sessionArgs(sum *timeline.Summary) ([]any, error) {
+	var end any
+	if !sum.End.IsZero() {
+		end = sum.End.UnixNano()
 	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(p, &m) != nil {
-		return ""
+	turns, err := json.Marshal(sum.Turns)
+	if err != nil {
+		return nil, err
 	}
-	var v string
-	if json.Unmarshal(m[key], &v) != nil {
-		return ""
+	tools, err := json.Marshal(sum.ToolCalls)
+	if err != nil {
+		return nil, err
 	}
-	return v
+	u := &sum.Usage
+	return []any{sum.SessionID, sum.Start.UnixNano(), end, sum.LastActivity.UnixNano(), sum.Status,
+		null(sum.EndReason), null(sum.Source), null(sum.Model), null(sum.CWD),
+		sum.TurnsStarted(), sum.ToolCallsStarted(), sum.Failures(), sum.Subagents,
+		u.Input, u.Output, u.CacheRead, u.CacheCreation, u.CostUSD, null(strings.Join(u.Models, ",")),
+		string(turns), string(tools), sum.Compactions, sum.PermissionWaits}, nil
 }

@@ -15,14 +15,15 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/claudehooks/claude-hooks-exporter/internal/tracing"
+	"github.com/claudehooks/claude-hooks-exporter/internal/timeline"
+	"github.com/claudehooks/claude-hooks-exporter/internal/traceid"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
 
 // Page sizes of Events and Sessions.
 const (
-	DefaultLimit = 100
-	MaxLimit     = 1000
+	DefaultLimit = wire.DefaultLimit
+	MaxLimit     = wire.MaxLimit
 )
 
 // minTrigram is the shortest text the trigram index can answer; shorter text
@@ -395,22 +396,8 @@ func (s *Store) queryEvents(ctx context.Context, f wire.Filter, bound int64, bou
 	return evs, nil
 }
 
-// SessionQuery selects sessions for Sessions.
-type SessionQuery struct {
-	// Active, when set, keeps only active (true) or only ended and expired
-	// (false) sessions.
-	Active *bool
-	// From and To keep sessions active at some time in [From, To).
-	From, To time.Time
-	// CWD keeps sessions whose working directory contains it.
-	CWD string
-	// Text keeps sessions with an event matching it, as the events' q does.
-	Text string
-	// Limit is clamped to 1..MaxLimit (DefaultLimit when 0).
-	Limit int
-	// Cursor is a NextCursor of an earlier page, "" for the first.
-	Cursor string
-}
+// SessionQuery selects sessions for Sessions (the query API's shape).
+type SessionQuery = wire.SessionQuery
 
 // Sessions returns a page of sessions, the most recently started first.
 func (s *Store) Sessions(ctx context.Context, q SessionQuery) (wire.SessionsPage, error) {
@@ -422,9 +409,9 @@ func (s *Store) Sessions(ctx context.Context, q SessionQuery) (wire.SessionsPage
 	var w where
 	if q.Active != nil {
 		if *q.Active {
-			w.add("status = ?", StatusActive)
+			w.add("status = ?", timeline.StatusActive)
 		} else {
-			w.add("status <> ?", StatusActive)
+			w.add("status <> ?", timeline.StatusActive)
 		}
 	}
 	if !q.From.IsZero() {
@@ -485,12 +472,24 @@ func scanSession(sc scanner) (wire.Session, error) {
 		start, last                   int64
 		end                           sql.NullInt64
 		endReason, source, model, cwd sql.NullString
-		models                        sql.NullString
+		models, turns, tools          sql.NullString
 	)
 	if err := sc.Scan(&ss.SessionID, &start, &end, &last, &ss.Status, &endReason, &source, &model, &cwd,
-		&ss.Turns, &ss.ToolCalls, &ss.Failures, &ss.Subagents, &ss.Events,
-		&ss.InputTokens, &ss.OutputTokens, &ss.CacheReadTokens, &ss.CacheCreationTokens, &ss.CostUSD, &models); err != nil {
+		&ss.Turns, &ss.ToolCalls, &ss.Failures, &ss.Subagents,
+		&ss.InputTokens, &ss.OutputTokens, &ss.CacheReadTokens, &ss.CacheCreationTokens, &ss.CostUSD, &models,
+		&turns, &tools, &ss.Compactions, &ss.PermissionWaits, &ss.Events); err != nil {
 		return ss, err
+	}
+	// Rows stored before schema version 4 have no outcomes: they stay zero.
+	for _, o := range []struct {
+		text sql.NullString
+		dst  *wire.OutcomeCounts
+	}{{turns, &ss.TurnsByOutcome}, {tools, &ss.ToolCallsByOutcome}} {
+		if o.text.Valid {
+			if err := json.Unmarshal([]byte(o.text.String), o.dst); err != nil {
+				return ss, fmt.Errorf("session %s: outcomes: %w", ss.SessionID, err)
+			}
+		}
 	}
 	ss.Models = splitModels(models.String)
 	ss.Start = time.Unix(0, start).UTC()
@@ -500,7 +499,7 @@ func scanSession(sc scanner) (wire.Session, error) {
 		ss.End = &e
 	}
 	ss.EndReason, ss.Source, ss.Model, ss.CWD = endReason.String, source.String, model.String, cwd.String
-	ss.TraceID = tracing.TraceID(ss.SessionID).String()
+	ss.TraceID = traceid.ForSession(ss.SessionID).String()
 	return ss, nil
 }
 
@@ -537,9 +536,9 @@ func (s *Store) Session(ctx context.Context, id string) (wire.SessionDetail, boo
 		if err := rows.Scan(&sp.Key, &parent, &sp.Kind, &sp.Name, &start, &end, &outcome, &errType, &attrs); err != nil {
 			return wire.SessionDetail{}, false, fmt.Errorf("query spans of %s: %w", id, err)
 		}
-		sp.SpanID = tracing.SpanID(id, sp.Key).String()
+		sp.SpanID = traceid.ForSpan(id, sp.Key).String()
 		if parent != "" && parent != sp.Key {
-			sp.ParentID = tracing.SpanID(id, parent).String()
+			sp.ParentID = traceid.ForSpan(id, parent).String()
 		}
 		sp.Start, sp.End = time.Unix(0, start).UTC(), time.Unix(0, end).UTC()
 		sp.Outcome, sp.ErrorType = outcome.String, errType.String

@@ -8,7 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/claudehooks/claude-hooks-exporter/internal/session"
+	"github.com/claudehooks/claude-hooks-exporter/internal/eventview"
+	"github.com/claudehooks/claude-hooks-exporter/internal/timeline"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
 
@@ -35,12 +36,13 @@ const (
 var errStoreClosed = errors.New("store closed")
 
 // item is one queued batch: only the events the store did not hold when it
-// was numbered (their Seq set), and every span.
+// was numbered (their Seq set), every span and every session summary.
 type item struct {
-	events []wire.Event
-	spans  []session.Span
-	bytes  int // queuedBytes(events)
-	mark   uint64
+	events   []wire.Event
+	spans    []timeline.Span
+	sessions []timeline.Summary
+	bytes    int // queuedBytes(events)
+	mark     uint64
 	// done is set for a synchronous Insert: the writer commits the item on
 	// its own, reports the outcome and never retries it.
 	done chan error
@@ -97,19 +99,19 @@ func (q *queue) broadcast() {
 // until it succeeds or the store is closed. Enqueue copies the payloads
 // (compressed, as they will be stored) and keeps the spans and the events'
 // other contents: the caller may reuse the payloads' buffers on return, and
-// must not change the rest.
+// must not change the rest. Spans and summaries are copied.
 // It blocks while DefaultQueueEvents events, or DefaultQueueBytes of them,
 // wait to be committed (an empty queue takes any batch), and fails only on ctx
 // or a closed store. Use Mark and WaitDurable to learn when it is stored.
-func (s *Store) Enqueue(ctx context.Context, events []wire.Event, spans []session.Span) error {
-	if len(events) == 0 && len(spans) == 0 {
+func (s *Store) Enqueue(ctx context.Context, events []wire.Event, spans []timeline.Span, sessions []timeline.Summary) error {
+	if len(events) == 0 && len(spans) == 0 && len(sessions) == 0 {
 		return nil
 	}
-	return s.enqueue(ctx, events, spans, nil)
+	return s.enqueue(ctx, events, spans, sessions, nil)
 }
 
 // enqueue numbers and queues a batch; done marks a synchronous one.
-func (s *Store) enqueue(ctx context.Context, events []wire.Event, spans []session.Span, done chan error) error {
+func (s *Store) enqueue(ctx context.Context, events []wire.Event, spans []timeline.Span, sessions []timeline.Summary, done chan error) error {
 	q := &s.q
 	q.rmu.Lock()
 	defer q.rmu.Unlock()
@@ -121,7 +123,8 @@ func (s *Store) enqueue(ctx context.Context, events []wire.Event, spans []sessio
 		return err
 	}
 	s.pack(fresh)
-	it := &item{events: fresh, spans: append([]session.Span(nil), spans...), bytes: queuedBytes(fresh), done: done}
+	it := &item{events: fresh, spans: append([]timeline.Span(nil), spans...),
+		sessions: append([]timeline.Summary(nil), sessions...), bytes: queuedBytes(fresh), done: done}
 	q.mu.Lock()
 	if q.closing {
 		q.mu.Unlock()
@@ -277,7 +280,7 @@ func (s *Store) number(ctx context.Context, events []wire.Event) ([]wire.Event, 
 			continue
 		}
 		if !s.opts.CaptureContent {
-			dropPrompt(ev)
+			eventview.DropPrompt(ev)
 		}
 		last++
 		ev.Seq = last
@@ -478,18 +481,20 @@ func (s *Store) takeGroup() ([]*item, bool) {
 // commit: the checkpointer poke and size retention.
 func (s *Store) commitGroup(group []*item) error {
 	var events []wire.Event
-	var spans []session.Span
+	var spans []timeline.Span
+	var sessions []timeline.Summary
 	if len(group) == 1 {
-		events, spans = group[0].events, group[0].spans
+		events, spans, sessions = group[0].events, group[0].spans, group[0].sessions
 	} else {
-		ne, ns := 0, 0
+		ne, ns, nm := 0, 0, 0
 		for _, it := range group {
-			ne, ns = ne+len(it.events), ns+len(it.spans)
+			ne, ns, nm = ne+len(it.events), ns+len(it.spans), nm+len(it.sessions)
 		}
-		events, spans = make([]wire.Event, 0, ne), make([]session.Span, 0, ns)
+		events, spans, sessions = make([]wire.Event, 0, ne), make([]timeline.Span, 0, ns), make([]timeline.Summary, 0, nm)
 		for _, it := range group {
 			events = append(events, it.events...)
 			spans = append(spans, it.spans...)
+			sessions = append(sessions, it.sessions...)
 		}
 	}
 	ctx := context.Background()
@@ -498,10 +503,10 @@ func (s *Store) commitGroup(group []*item) error {
 	if s.w == nil {
 		return errStoreClosed
 	}
-	if len(events) == 0 && len(spans) == 0 {
+	if len(events) == 0 && len(spans) == 0 && len(sessions) == 0 {
 		return nil
 	}
-	if err := s.insertTx(ctx, events, spans); err != nil {
+	if err := s.insertTx(ctx, events, spans, sessions); err != nil {
 		return fmt.Errorf("insert %d events, %d spans: %w", len(events), len(spans), err)
 	}
 	s.commits.Add(1)

@@ -28,7 +28,7 @@ func TestEnqueueNumbersAtOnceAndCommitsTogether(t *testing.T) {
 	var want []int64
 	for i := 0; i < 30; i += 10 {
 		b := append([]wire.Event(nil), all[i:i+10]...)
-		if err := s.Enqueue(ctx, b, nil); err != nil {
+		if err := s.Enqueue(ctx, b, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		got := seqsOf(b)
@@ -78,11 +78,11 @@ func TestEnqueueRepeatsKeepTheirSeqs(t *testing.T) {
 	}
 	evs := newGenerator(3).generate(20)
 	first := append([]wire.Event(nil), evs...)
-	if err := s.Enqueue(ctx, first, nil); err != nil {
+	if err := s.Enqueue(ctx, first, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	again := append([]wire.Event(nil), evs[5:]...)
-	if err := s.Enqueue(ctx, again, nil); err != nil {
+	if err := s.Enqueue(ctx, again, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(seqsOf(first[5:]), seqsOf(again)); diff != "" {
@@ -96,7 +96,7 @@ func TestEnqueueRepeatsKeepTheirSeqs(t *testing.T) {
 	more := newGenerator(4).generate(1)[0]
 	more.ID, more.Time = "ffffffffffffffffffffffffffffffff", evs[len(evs)-1].Time.Add(time.Second)
 	third := append(append([]wire.Event(nil), evs[:3]...), more)
-	if err := s.Enqueue(ctx, third, nil); err != nil {
+	if err := s.Enqueue(ctx, third, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]int64{1, 2, 3, 21}, seqsOf(third)); diff != "" {
@@ -127,7 +127,7 @@ func TestEnqueueAfterClose(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Enqueue(ctx, newGenerator(1).generate(1), nil); err == nil {
+	if err := s.Enqueue(ctx, newGenerator(1).generate(1), nil, nil); err == nil {
 		t.Error("Enqueue after Close: no error")
 	}
 }
@@ -146,7 +146,7 @@ func TestEnqueueRetriesAFailedCommit(t *testing.T) {
 	}
 	exec(`CREATE TEMP TRIGGER fail_insert BEFORE INSERT ON events BEGIN SELECT RAISE(FAIL, 'disk full'); END`)
 	evs := newGenerator(11).generate(5)
-	if err := s.Enqueue(ctx, evs, nil); err != nil {
+	if err := s.Enqueue(ctx, evs, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	mark := s.Mark()
@@ -202,13 +202,13 @@ func TestEnqueueBlocksOnQueuedBytes(t *testing.T) {
 		}
 		big[i].Payload = fmt.Appendf(nil, "%q", base64.StdEncoding.EncodeToString(noise))
 	}
-	if err := s.Enqueue(ctx, big, nil); err != nil {
+	if err := s.Enqueue(ctx, big, nil, nil); err != nil {
 		t.Fatalf("an empty queue refused a batch of %d bytes: %v", queuedBytes(big), err)
 	}
 	small := g.generate(1)
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
-	if err := s.Enqueue(short, small, nil); !errors.Is(err, context.DeadlineExceeded) {
+	if err := s.Enqueue(short, small, nil, nil); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Enqueue with %d bytes queued = %v, want it blocked until its deadline", queuedBytes(big), err)
 	}
 	s.wmu.Lock()
@@ -219,7 +219,7 @@ func TestEnqueueBlocksOnQueuedBytes(t *testing.T) {
 	}
 	wait, cancel2 := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel2()
-	if err := s.Enqueue(wait, small, nil); err != nil {
+	if err := s.Enqueue(wait, small, nil, nil); err != nil {
 		t.Fatalf("Enqueue once the queue drained: %v", err)
 	}
 	if err := s.WaitDurable(wait, s.Mark()); err != nil {

@@ -114,6 +114,15 @@ ALTER TABLE sessions ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN models TEXT; -- sorted, comma-separated
 CREATE INDEX spans_usage ON spans(session_id) WHERE kind IN ('session', 'turn');
 `,
+	// 4: the rest of the session tracker's summary. From this version on the
+	// tracker's summary is stored as it is; rows written before keep the
+	// figures earlier versions derived until their session changes.
+	`
+ALTER TABLE sessions ADD COLUMN turn_outcomes TEXT;     -- JSON object: closed turns by outcome
+ALTER TABLE sessions ADD COLUMN tool_outcomes TEXT;     -- JSON object: ended tool calls by outcome
+ALTER TABLE sessions ADD COLUMN compactions INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN permission_waits INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // backfills run after the statements of a migration, in its transaction,

@@ -15,11 +15,13 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/eventview"
 )
 
 // Defaults of Options.
 const (
-	DefaultPayloadMaxBytes = 64 << 10
+	DefaultPayloadMaxBytes = eventview.DefaultPayloadMaxBytes
 	DefaultMaxAge          = 30 * 24 * time.Hour
 	DefaultMaxBytes        = 2 << 30
 )

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/eventview"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
 	"github.com/claudehooks/claude-hooks-exporter/internal/store/storetest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
@@ -54,7 +55,7 @@ func TestDuplicateWithinBatch(t *testing.T) {
 	s := openStore(t, Options{MaxAge: -1})
 	evs := newGenerator(1).generate(3)
 	batch := []wire.Event{evs[0], evs[1], evs[0], evs[2]}
-	if err := s.Insert(context.Background(), batch, nil); err != nil {
+	if err := s.Insert(context.Background(), batch, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := seqsOf(batch), []int64{1, 2, 1, 3}; !slices.Equal(got, want) {
@@ -271,89 +272,6 @@ func TestSessionsQuery(t *testing.T) {
 	}
 }
 
-// TestSessionStatus follows a session through the states the tracker's
-// events and spans put it in.
-func TestSessionStatus(t *testing.T) {
-	at := func(sec int) time.Time { return storetest.Base.Add(time.Duration(sec) * time.Second) }
-	ev := func(n int, name string, sec int, payload string) wire.Event {
-		return wire.Event{ID: "st-" + string(rune('a'+n)), Time: at(sec), SessionID: "s1", Event: name, Payload: []byte(payload)}
-	}
-	root := func(sec int, outcome, errType string) session.Span {
-		return session.Span{Kind: session.KindSession, SessionID: "s1", Key: "session", Name: "invoke_agent claude-code", Start: at(0), End: at(sec), Outcome: outcome, ErrorType: errType}
-	}
-	type want struct {
-		status, reason string
-		end            int // seconds, -1: none
-	}
-	for _, tc := range []struct {
-		name  string
-		steps []func(s *Store) error
-		want  want
-	}{
-		{"started", nil, want{StatusActive, "", -1}},
-		{"ended", []func(*Store) error{
-			insertEv(ev(1, "SessionEnd", 20, `{"reason":"logout"}`)),
-		}, want{StatusEnded, "logout", 20}},
-		{"expired", []func(*Store) error{
-			insertSpans(root(10, "expired", "expired")),
-		}, want{StatusExpired, "expired", 10}},
-		{"evicted", []func(*Store) error{
-			insertSpans(root(10, "expired", "evicted")),
-		}, want{StatusExpired, "evicted", 10}},
-		{"expiry replayed after later activity", []func(*Store) error{
-			insertEv(ev(1, "PreToolUse", 50, `{}`)),
-			insertSpans(root(10, "expired", "expired")),
-		}, want{StatusActive, "", -1}},
-		{"activity after expiry", []func(*Store) error{
-			insertSpans(root(10, "expired", "expired")),
-			insertEv(ev(1, "PreToolUse", 50, `{}`)),
-		}, want{StatusActive, "", -1}},
-		{"late event after end", []func(*Store) error{
-			insertEv(ev(1, "SessionEnd", 20, `{"reason":"clear"}`)),
-			insertEv(ev(2, "Notification", 25, `{}`)),
-		}, want{StatusEnded, "clear", 20}},
-		{"resumed", []func(*Store) error{
-			insertEv(ev(1, "SessionEnd", 20, `{"reason":"clear"}`)),
-			insertEv(ev(2, "SessionStart", 30, `{"source":"resume"}`)),
-		}, want{StatusActive, "", -1}},
-		{"root span without SessionEnd event", []func(*Store) error{
-			insertSpans(session.Span{Kind: session.KindSession, SessionID: "s1", Key: "session", Start: at(0), End: at(12), Outcome: "success",
-				Attrs: []session.Attr{{Key: session.AttrSessionEnd, Value: "other"}}}),
-		}, want{StatusEnded, "other", 12}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := openStore(t, Options{})
-			if err := insertEv(ev(0, "SessionStart", 0, `{"source":"startup"}`))(s); err != nil {
-				t.Fatal(err)
-			}
-			for _, step := range tc.steps {
-				if err := step(s); err != nil {
-					t.Fatal(err)
-				}
-			}
-			d, ok, err := s.Session(context.Background(), "s1")
-			if err != nil || !ok {
-				t.Fatalf("session: %v, %v", ok, err)
-			}
-			got := want{d.Session.Status, d.Session.EndReason, -1}
-			if d.Session.End != nil {
-				got.end = int(d.Session.End.Sub(storetest.Base) / time.Second)
-			}
-			if got != tc.want {
-				t.Errorf("got %+v, want %+v", got, tc.want)
-			}
-		})
-	}
-}
-
-func insertEv(evs ...wire.Event) func(*Store) error {
-	return func(s *Store) error { return s.Insert(context.Background(), evs, nil) }
-}
-
-func insertSpans(spans ...session.Span) func(*Store) error {
-	return func(s *Store) error { return s.Insert(context.Background(), nil, spans) }
-}
-
 // TestPromptsOnlyWithCapture: without content capture no prompt reaches the
 // store, even from events built with capture on, and none is searchable.
 func TestPromptsOnlyWithCapture(t *testing.T) {
@@ -524,8 +442,8 @@ func TestRetentionByAge(t *testing.T) {
 	}
 	// Old events arriving now are not stored.
 	old := storetest.Events(t, "current")
-	evs := []wire.Event{FromEvent(&old[0], 0, false)}
-	if err := s.Insert(ctx, evs, nil); err != nil || evs[0].Seq != 0 {
+	evs := []wire.Event{eventview.Of(&old[0], 0, false)}
+	if err := s.Insert(ctx, evs, nil, nil); err != nil || evs[0].Seq != 0 {
 		t.Errorf("inserting an expired event: seq %d, err %v", evs[0].Seq, err)
 	}
 	if err := s.IntegrityCheck(ctx); err != nil {
@@ -542,7 +460,7 @@ func TestRetentionBySize(t *testing.T) {
 	s := openStore(t, Options{MaxBytes: limit, MaxAge: -1})
 	all := newGenerator(3).generate(5000)
 	for i := 0; i < len(all); i += 250 {
-		if err := s.Insert(ctx, all[i:min(i+250, len(all))], nil); err != nil {
+		if err := s.Insert(ctx, all[i:min(i+250, len(all))], nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		size, _, err := s.Stats(ctx)
@@ -583,7 +501,7 @@ func TestRetentionBySize(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs := newGenerator(99).generate(1)
-	if err := s.Insert(ctx, evs, nil); err != nil {
+	if err := s.Insert(ctx, evs, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if evs[0].Seq != int64(len(all))+1 {
@@ -613,7 +531,7 @@ func TestSeqSurvivesReopen(t *testing.T) {
 	}
 	evs := newGenerator(2).generate(1)
 	evs[0].ID = "new"
-	if err := s.Insert(ctx, evs, nil); err != nil || evs[0].Seq != 11 {
+	if err := s.Insert(ctx, evs, nil, nil); err != nil || evs[0].Seq != 11 {
 		t.Errorf("seq after reopen %d (%v), want 11", evs[0].Seq, err)
 	}
 	fi, err := os.Stat(path)
@@ -653,7 +571,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		versions = append(versions, v)
 	}
 	rows.Close()
-	if want := []int{1, 2, 3}; !slices.Equal(versions, want) || SchemaVersion != 3 {
+	if want := []int{1, 2, 3, 4}; !slices.Equal(versions, want) || SchemaVersion != 4 {
 		t.Errorf("migrations %v (schema %d), want %v", versions, SchemaVersion, want)
 	}
 	page, err := s.Events(ctx, wire.Filter{Text: "古いビルド"}, 10, "", false)
@@ -661,7 +579,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Errorf("search in a migrated event: %+v, %v", page.Events, err)
 	}
 	evs := newGenerator(1).generate(1)
-	if err := s.Insert(ctx, evs, nil); err != nil || evs[0].Seq != 2 {
+	if err := s.Insert(ctx, evs, nil, nil); err != nil || evs[0].Seq != 2 {
 		t.Errorf("insert after migration: seq %d, %v; want 2", evs[0].Seq, err)
 	}
 }
@@ -788,7 +706,7 @@ func TestClosedStore(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Insert(context.Background(), newGenerator(1).generate(1), nil); err == nil {
+	if err := s.Insert(context.Background(), newGenerator(1).generate(1), nil, nil); err == nil {
 		t.Error("insert into a closed store succeeded")
 	}
 	if _, err := s.Events(context.Background(), wire.Filter{}, 1, "", false); err == nil {

@@ -7,8 +7,20 @@ import (
 	"math"
 	"slices"
 	"strings"
+)
 
-	"github.com/claudehooks/claude-hooks-exporter/internal/session"
+// This file computes session usage from stored spans for the migration to
+// schema version 3 only: since version 4 the tracker's summary carries it.
+// The attribute names are those the tracker wrote when version 3 was
+// released, frozen here with the migration (a released migration is never
+// edited).
+const (
+	v3AttrUsageInput         = "gen_ai.usage.input_tokens"
+	v3AttrUsageOutput        = "gen_ai.usage.output_tokens"
+	v3AttrUsageCacheRead     = "gen_ai.usage.cache_read.input_tokens"
+	v3AttrUsageCacheCreation = "gen_ai.usage.cache_creation.input_tokens"
+	v3AttrCostUSD            = "claude_code.cost.usd"
+	v3AttrModels             = "claude_code.models"
 )
 
 // sessionUsage is a session's token usage and cost as the sessions table
@@ -24,12 +36,12 @@ type sessionUsage struct {
 // index's): without INDEXED BY the planner takes the primary key, the
 // covering choice, which reads every span of the session and its attributes.
 var usageSQL = `SELECT span_key, parent_key, kind,
-	CAST(json_extract(attrs, '$."` + session.AttrUsageInput + `"') AS INTEGER),
-	CAST(json_extract(attrs, '$."` + session.AttrUsageOutput + `"') AS INTEGER),
-	CAST(json_extract(attrs, '$."` + session.AttrUsageCacheRead + `"') AS INTEGER),
-	CAST(json_extract(attrs, '$."` + session.AttrUsageCacheCreation + `"') AS INTEGER),
-	CAST(json_extract(attrs, '$."` + session.AttrCostUSD + `"') AS REAL),
-	json_extract(attrs, '$."` + session.AttrModels + `"')
+	CAST(json_extract(attrs, '$."` + v3AttrUsageInput + `"') AS INTEGER),
+	CAST(json_extract(attrs, '$."` + v3AttrUsageOutput + `"') AS INTEGER),
+	CAST(json_extract(attrs, '$."` + v3AttrUsageCacheRead + `"') AS INTEGER),
+	CAST(json_extract(attrs, '$."` + v3AttrUsageCacheCreation + `"') AS INTEGER),
+	CAST(json_extract(attrs, '$."` + v3AttrCostUSD + `"') AS REAL),
+	json_extract(attrs, '$."` + v3AttrModels + `"')
 	FROM spans INDEXED BY spans_usage WHERE session_id = ? AND kind IN ('session', 'turn') ORDER BY span_key`
 
 // usageSpan is one row of usageSQL.
@@ -44,10 +56,7 @@ type usageSpan struct {
 // generation of the session (each root key), the root span's figures when the
 // root is stored (it holds all of the generation's usage, also what came
 // between turns), else the sum of the generation's closed turns (which hold
-// their subagents' usage: subagent spans are not read). The figures are a
-// function of the stored spans alone, so replays, batching and the order of
-// arrival do not change them; sessionAgg.usage keeps them incrementally
-// between roots.
+// their subagents' usage: subagent spans are not read).
 func readUsage(rows *sql.Rows) (sessionUsage, error) {
 	defer rows.Close()
 	var spans []usageSpan
@@ -57,7 +66,7 @@ func readUsage(rows *sql.Rows) (sessionUsage, error) {
 		if err := rows.Scan(&sp.key, &sp.parent, &sp.kind, &sp.in, &sp.out, &sp.cr, &sp.cc, &sp.cost, &sp.models); err != nil {
 			return sessionUsage{}, err
 		}
-		if sp.kind == string(session.KindSession) && sp.parent == "" {
+		if sp.kind == "session" && sp.parent == "" {
 			roots[sp.key] = true
 		}
 		spans = append(spans, sp)
@@ -68,8 +77,8 @@ func readUsage(rows *sql.Rows) (sessionUsage, error) {
 	var u sessionUsage
 	for _, sp := range spans {
 		switch {
-		case sp.kind == string(session.KindSession) && sp.parent == "":
-		case sp.kind == string(session.KindTurn) && !roots[sp.parent]:
+		case sp.kind == "session" && sp.parent == "":
+		case sp.kind == "turn" && !roots[sp.parent]:
 		default:
 			continue // a turn its stored root already counts
 		}
@@ -98,45 +107,6 @@ func (u *sessionUsage) add(in, out, cr, cc int64, cost float64, models string) {
 	u.models = strings.Join(slices.Compact(list), ",")
 }
 
-// spanUsage reads the usage attributes of a span as the tracker sets them.
-func spanUsage(attrs []session.Attr) (in, out, cr, cc int64, cost float64, models string) {
-	for _, a := range attrs {
-		switch a.Key {
-		case session.AttrUsageInput:
-			in = attrInt(a.Value)
-		case session.AttrUsageOutput:
-			out = attrInt(a.Value)
-		case session.AttrUsageCacheRead:
-			cr = attrInt(a.Value)
-		case session.AttrUsageCacheCreation:
-			cc = attrInt(a.Value)
-		case session.AttrCostUSD:
-			switch v := a.Value.(type) {
-			case float64:
-				cost = v
-			case int64:
-				cost = float64(v)
-			}
-		case session.AttrModels:
-			models, _ = a.Value.(string)
-		}
-	}
-	return in, out, cr, cc, cost, models
-}
-
-// attrInt is an integer attribute's value (0 for another type).
-func attrInt(v any) int64 {
-	switch v := v.(type) {
-	case int64:
-		return v
-	case int:
-		return int64(v)
-	case float64:
-		return int64(v)
-	}
-	return 0
-}
-
 // splitModels is the list form of sessionUsage.models.
 func splitModels(s string) []string {
 	if s == "" {
@@ -149,7 +119,7 @@ func splitModels(s string) []string {
 // usage columns are added (schema version 3).
 func backfillUsage(ctx context.Context, conn *sql.Conn) error {
 	rows, err := conn.QueryContext(ctx, `SELECT DISTINCT session_id FROM spans
-		WHERE kind IN ('session', 'turn') AND json_extract(attrs, '$."`+session.AttrUsageOutput+`"') IS NOT NULL`)
+		WHERE kind IN ('session', 'turn') AND json_extract(attrs, '$."`+v3AttrUsageOutput+`"') IS NOT NULL`)
 	if err != nil {
 		return fmt.Errorf("backfill usage: %w", err)
 	}

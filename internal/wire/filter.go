@@ -145,3 +145,26 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Page sizes of the events and sessions queries.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// SessionQuery selects sessions: the parameters of GET /api/v1/sessions.
+type SessionQuery struct {
+	// Active, when set, keeps only active (true) or only ended and expired
+	// (false) sessions.
+	Active *bool
+	// From and To keep sessions active at some time in [From, To).
+	From, To time.Time
+	// CWD keeps sessions whose working directory contains it.
+	CWD string
+	// Text keeps sessions with an event matching it, as the events' q does.
+	Text string
+	// Limit is clamped to 1..MaxLimit (DefaultLimit when 0).
+	Limit int
+	// Cursor is a NextCursor of an earlier page, "" for the first.
+	Cursor string
+}

@@ -49,15 +49,24 @@ type Session struct {
 	Source    string `json:"source,omitempty"`
 	Model     string `json:"model,omitempty"`
 	CWD       string `json:"cwd,omitempty"`
-	Turns     int64  `json:"turns"`
-	ToolCalls int64  `json:"tool_calls"`
-	Failures  int64  `json:"failures"`
-	Subagents int64  `json:"subagents"`
-	Events    int64  `json:"events"`
-	// Token usage and cost from the session's transcripts. Once the session
-	// ended or expired they are the figures of its root span (everything the
-	// session used); while it is open, the sum of its closed turns (the usage
-	// of the turn in progress is not included yet). The four token types are
+	// Turns counts the turns started (closed ones and the one in progress);
+	// TurnsByOutcome the closed ones by outcome. ToolCalls and
+	// ToolCallsByOutcome count tool calls the same way. Failures are the
+	// failed turns and tool calls. The session tracker decides all of these
+	// (the same figures as the metrics and the trace).
+	Turns              int64         `json:"turns"`
+	TurnsByOutcome     OutcomeCounts `json:"turns_by_outcome"`
+	ToolCalls          int64         `json:"tool_calls"`
+	ToolCallsByOutcome OutcomeCounts `json:"tool_calls_by_outcome"`
+	Failures           int64         `json:"failures"`
+	Subagents          int64         `json:"subagents"`
+	Compactions        int64         `json:"compactions"`
+	PermissionWaits    int64         `json:"permission_waits"`
+	// Events counts the session's stored events.
+	Events int64 `json:"events"`
+	// Token usage and cost from the session's transcripts, everything the
+	// session used so far as the tracker attributed it (once it closed, the
+	// figures of its root span, summed over its generations). The four token types are
 	// disjoint, as the type label of claude_hooks_tokens_total:
 	// InputTokens are the uncached input tokens only, so the four add up to
 	// everything the models processed. Subagents' usage is included.
@@ -72,6 +81,15 @@ type Session struct {
 	Models []string `json:"models,omitempty"`
 	// TraceID is the OpenTelemetry trace id of the session (hex), derived from its id.
 	TraceID string `json:"trace_id"`
+}
+
+// OutcomeCounts counts closed turns or tool calls by outcome.
+type OutcomeCounts struct {
+	Success     int64 `json:"success,omitempty"`
+	Failure     int64 `json:"failure,omitempty"`
+	Interrupted int64 `json:"interrupted,omitempty"`
+	Denied      int64 `json:"denied,omitempty"`
+	Expired     int64 `json:"expired,omitempty"`
 }
 
 // Span is one node of a session's timeline tree (turn, tool call, subagent,

@@ -16,6 +16,7 @@ import (
 	"github.com/claudehooks/claude-hooks-exporter/internal/pipeline"
 	"github.com/claudehooks/claude-hooks-exporter/internal/pricing"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
+	"github.com/claudehooks/claude-hooks-exporter/internal/timeline"
 	"github.com/claudehooks/claude-hooks-exporter/internal/transcript"
 )
 
@@ -40,11 +41,13 @@ const (
 	SessionCJK     = "9d3e7c41-2a6b-4f80-b5d9-61c0e8a4f2b7"
 )
 
-// Step is one line of a script: an event (nil for an expiry) and the spans
-// the tracker closed while applying it.
+// Step is one line of a script: an event (nil for an expiry or usage), the
+// spans the tracker closed while applying it and the summaries of the
+// sessions it changed.
 type Step struct {
-	Event *hookevent.Event
-	Spans []session.Span
+	Event    *hookevent.Event
+	Spans    []session.Span
+	Sessions []timeline.Summary
 }
 
 type line struct {
@@ -174,13 +177,16 @@ func Run(tb testing.TB, opts session.Options, names ...string) []Step {
 	for _, l := range lines {
 		if l.usage != nil {
 			tr.ApplyUsage(*l.usage) // emits no spans
+			steps = append(steps, Step{Sessions: tr.TakeSummaries(nil)})
 			continue
 		}
 		if l.expire {
-			steps = append(steps, Step{Spans: tr.Expire(l.at)})
+			sp := tr.Expire(l.at)
+			steps = append(steps, Step{Spans: sp, Sessions: tr.TakeSummaries(nil)})
 			continue
 		}
-		steps = append(steps, Step{Event: l.ev, Spans: tr.Apply(l.ev)})
+		sp := tr.Apply(l.ev)
+		steps = append(steps, Step{Event: l.ev, Spans: sp, Sessions: tr.TakeSummaries(nil)})
 	}
 	return steps
 }
@@ -200,8 +206,9 @@ func Batches(steps []Step, n int) []pipeline.Batch {
 			cur.Events = append(cur.Events, *st.Event)
 		}
 		cur.Spans = append(cur.Spans, st.Spans...)
+		cur.Sessions = append(cur.Sessions, st.Sessions...)
 	}
-	if len(cur.Events) > 0 || len(cur.Spans) > 0 {
+	if len(cur.Events) > 0 || len(cur.Spans) > 0 || len(cur.Sessions) > 0 {
 		out = append(out, cur)
 	}
 	return out

@@ -1,4 +1,4 @@
-package store
+package eventview
 
 import (
 	"bytes"
@@ -13,16 +13,21 @@ import (
 // SummaryMaxBytes caps wire.Event.Summary; the payload keeps the rest.
 const SummaryMaxBytes = 4096
 
-// FromEvent builds the stored form of ev. The summary is the first of the Bash
+// DefaultPayloadMaxBytes is where a payload is cut when the caller sets no
+// cap (0).
+const DefaultPayloadMaxBytes = 64 << 10
+
+// Of builds what is shown of ev: what the store keeps and the live stream and
+// the API serve. The summary is the first of the Bash
 // command, the file path, the notification (or elicitation) message, the prompt
 // (only with captureContent) and the error, capped at SummaryMaxBytes. The
 // payload is ev.Raw cut at payloadMax bytes (0: DefaultPayloadMaxBytes;
 // negative: no payload) with Truncated set when cut; without captureContent
 // its top-level "prompt" member is removed first. Obvious secrets are masked
 // in the summary, the error and the payload (redact.Secrets). The payload may
-// alias ev.Raw (Enqueue and Insert copy it); the rest does not alias ev. Seq
-// stays zero until Insert assigns it.
-func FromEvent(ev *hookevent.Event, payloadMax int, captureContent bool) wire.Event {
+// alias ev.Raw (the store copies it); the rest does not alias ev. Seq
+// stays zero until the store (or the broker, without a store) numbers it.
+func Of(ev *hookevent.Event, payloadMax int, captureContent bool) wire.Event {
 	w := wire.Event{
 		ID:               ev.ID,
 		Time:             ev.Received.UTC(),
@@ -150,9 +155,9 @@ func promptEvent(name string) bool {
 	return name == "UserPromptSubmit" || name == "UserPromptExpansion"
 }
 
-// dropPrompt removes a prompt from an event built with content capture on,
+// DropPrompt removes a prompt from an event built with content capture on,
 // for a store that runs without it.
-func dropPrompt(ev *wire.Event) {
+func DropPrompt(ev *wire.Event) {
 	if promptEvent(ev.Event) {
 		if ev.Summary != "" && ev.Summary != ev.Error {
 			ev.Summary = ""
