@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/claudehooks/claude-hooks-exporter/internal/api"
 	"github.com/claudehooks/claude-hooks-exporter/internal/eventview"
 	"github.com/claudehooks/claude-hooks-exporter/internal/hookevent"
+	"github.com/claudehooks/claude-hooks-exporter/internal/hookscript"
 	"github.com/claudehooks/claude-hooks-exporter/internal/metrics"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
 	"github.com/claudehooks/claude-hooks-exporter/internal/store"
@@ -32,6 +32,8 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var base = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 // keepExporter keeps the spans through Shutdown, which the in-memory
 // exporter would clear.
@@ -49,7 +51,7 @@ type daemon struct {
 	st    *store.Store
 	sink  *tracing.Sink
 	mem   *tracetest.InMemoryExporter
-	items []item
+	items []hookscript.Item
 	// ckState and ckNext are the last checkpoint: the tracker's state and the
 	// index of the first item it does not cover.
 	ckState []byte
@@ -60,7 +62,7 @@ type daemon struct {
 	nextID int
 }
 
-func newDaemon(tb testing.TB, items []item) *daemon {
+func newDaemon(tb testing.TB, items []hookscript.Item) *daemon {
 	tb.Helper()
 	st, err := store.Open(context.Background(), store.Options{
 		Path: filepath.Join(tb.TempDir(), "events.db"), MaxAge: -1,
@@ -399,27 +401,14 @@ func plus(a, b wire.OutcomeCounts) wire.OutcomeCounts {
 		Interrupted: a.Interrupted + b.Interrupted, Denied: a.Denied + b.Denied, Expired: a.Expired + b.Expired}
 }
 
-func sessionIDs(items []item) []string {
-	var ids []string
-	for _, it := range items {
-		var p struct {
-			SessionID string `json:"session_id"`
-		}
-		if it.Payload != nil && json.Unmarshal(it.Payload, &p) == nil && !slices.Contains(ids, p.SessionID) {
-			ids = append(ids, p.SessionID)
-		}
-	}
-	return ids
-}
-
 // check runs items through a daemon and compares the views.
-func check(t *testing.T, items []item, r *rand.Rand) {
+func check(t *testing.T, items []hookscript.Item, r *rand.Rand) {
 	d := newDaemon(t, items)
 	crashes := d.run(r)
 	if err := d.sink.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ids := sessionIDs(items)
+	ids := hookscript.SessionIDs(items)
 	apiV := apiViews(t, d.st, ids)
 	spanV := spanViews(t, d.mem.GetSpans())
 	for _, id := range ids {
@@ -450,7 +439,7 @@ func TestViewsAgree(t *testing.T) {
 	for seed := range uint64(runs) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 0x5eed))
-			check(t, genScript(r), r)
+			check(t, hookscript.Generate(r, hookscript.Options{Base: base}), r)
 		})
 	}
 }
@@ -459,13 +448,13 @@ func TestViewsAgree(t *testing.T) {
 // daemon's first event of a session is a tool call of a prompt it never saw.
 func TestMidTurnStart(t *testing.T) {
 	const id = "3a9d7c21-5e4b-4f8a-b1c2-9d8e7f6a5b40"
-	var items []item
+	var items []hookscript.Item
 	for i, p := range []string{
 		`{"session_id":"` + id + `","hook_event_name":"PreToolUse","prompt_id":"p0","tool_name":"Bash","tool_use_id":"t1"}`,
 		`{"session_id":"` + id + `","hook_event_name":"PostToolUse","prompt_id":"p0","tool_name":"Bash","tool_use_id":"t1"}`,
 		`{"session_id":"` + id + `","hook_event_name":"Stop","prompt_id":"p0"}`,
 	} {
-		items = append(items, item{At: base.Add(time.Duration(i) * time.Second), Payload: []byte(p)})
+		items = append(items, hookscript.Item{At: base.Add(time.Duration(i) * time.Second), Payload: []byte(p)})
 	}
 	d := newDaemon(t, items)
 	d.run(rand.New(rand.NewPCG(1, 1)))

@@ -1,4 +1,4 @@
-package agreement
+package hookscript
 
 import (
 	"encoding/json"
@@ -10,23 +10,29 @@ import (
 	"github.com/claudehooks/claude-hooks-exporter/internal/transcript"
 )
 
-// item is one step of a generated script: a hook payload received at At, or
+// Item is one step of a generated script: a hook payload received at At, or
 // transcript usage (applied right after the event before it).
-type item struct {
+type Item struct {
 	At      time.Time
 	Payload []byte
 	Usage   *transcript.Usage
 }
 
-var base = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+// Options shape a script.
+type Options struct {
+	// Base is when the script starts (sessions start up to 10 minutes later).
+	Base time.Time
+	// NoUsage leaves transcript usage out (for scripts fed through the spool).
+	NoUsage bool
+}
 
 // genSession writes one session's script: a random walk over what Claude
 // Code does (prompts, tool calls that succeed, fail, are denied or left open,
 // permission waits, subagents with and without starts, compactions, stops
 // without turns, ends, late events, resumes, idle gaps long enough to expire).
-func genSession(r *rand.Rand, id string, start time.Time) []item {
+func genSession(r *rand.Rand, id string, start time.Time, noUsage bool) []Item {
 	var (
-		out      []item
+		out      []Item
 		now      = start
 		prompt   string
 		tools    []string // open tool_use_ids
@@ -50,15 +56,15 @@ func genSession(r *rand.Rand, id string, start time.Time) []item {
 			panic(err) // maps of strings and numbers always marshal
 		}
 		now = now.Add(time.Duration(r.IntN(3000)+1) * time.Millisecond)
-		out = append(out, item{At: now, Payload: b})
+		out = append(out, Item{At: now, Payload: b})
 		idle = false
 	}
 	usage := func(agent string) {
-		if ended || idle {
+		if ended || idle || noUsage {
 			return // usage of a closed session reaches only the metrics
 		}
 		models := []string{"claude-opus-4-6", "claude-haiku-4-5", "claude-sonnet-4-5"}
-		out = append(out, item{At: now, Usage: &transcript.Usage{
+		out = append(out, Item{At: now, Usage: &transcript.Usage{
 			SessionID: id, PromptID: prompt, AgentID: agent, Model: models[r.IntN(len(models))],
 			MessageID: fmt.Sprintf("msg-%d", len(out)),
 			Input:     int64(r.IntN(50)), Output: int64(r.IntN(500)), CacheRead: int64(r.IntN(9000)), CacheCreation: int64(r.IntN(2000)),
@@ -175,14 +181,29 @@ func genSession(r *rand.Rand, id string, start time.Time) []item {
 	return out
 }
 
-// genScript interleaves a few sessions by receive time.
-func genScript(r *rand.Rand) []item {
-	var all []item
+// Generate writes a script of one to four sessions interleaved by receive
+// time; the same r yields the same script.
+func Generate(r *rand.Rand, opts Options) []Item {
+	var all []Item
 	n := 1 + r.IntN(4)
 	for i := range n {
 		id := fmt.Sprintf("%08x-0000-4000-8000-%012x", r.Uint32(), i)
-		all = append(all, genSession(r, id, base.Add(time.Duration(r.IntN(600))*time.Second))...)
+		all = append(all, genSession(r, id, opts.Base.Add(time.Duration(r.IntN(600))*time.Second), opts.NoUsage)...)
 	}
-	slices.SortStableFunc(all, func(a, b item) int { return a.At.Compare(b.At) })
+	slices.SortStableFunc(all, func(a, b Item) int { return a.At.Compare(b.At) })
 	return all
+}
+
+// SessionIDs lists the session ids of a script's payloads, in order of appearance.
+func SessionIDs(items []Item) []string {
+	var ids []string
+	for _, it := range items {
+		var p struct {
+			SessionID string `json:"session_id"`
+		}
+		if it.Payload != nil && json.Unmarshal(it.Payload, &p) == nil && !slices.Contains(ids, p.SessionID) {
+			ids = append(ids, p.SessionID)
+		}
+	}
+	return ids
 }
