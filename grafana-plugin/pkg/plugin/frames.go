@@ -102,6 +102,8 @@ func (d *Datasource) sessionsFrame(sessions []wire.Session) *data.Frame {
 		tools    = make([]int64, n)
 		failures = make([]int64, n)
 		subs     = make([]int64, n)
+		compacts = make([]int64, n)
+		waits    = make([]int64, n)
 		events   = make([]int64, n)
 		input    = make([]int64, n)
 		output   = make([]int64, n)
@@ -115,6 +117,7 @@ func (d *Datasource) sessionsFrame(sessions []wire.Session) *data.Frame {
 		ids[i], status[i], start[i], end[i], last[i] = s.SessionID, s.Status, s.Start, s.End, s.LastActivity
 		model[i], cwd[i] = s.Model, s.CWD
 		turns[i], tools[i], failures[i], subs[i], events[i] = s.Turns, s.ToolCalls, s.Failures, s.Subagents, s.Events
+		compacts[i], waits[i] = s.Compactions, s.PermissionWaits
 		input[i], output[i], cacheR[i], cacheW[i] = s.InputTokens, s.OutputTokens, s.CacheReadTokens, s.CacheCreationTokens
 		cost[i], models[i] = s.CostUSD, strings.Join(s.Models, ", ")
 		traceIDs[i] = s.TraceID
@@ -135,6 +138,8 @@ func (d *Datasource) sessionsFrame(sessions []wire.Session) *data.Frame {
 		data.NewField("tool_calls", nil, tools),
 		data.NewField("failures", nil, failures),
 		data.NewField("subagents", nil, subs),
+		data.NewField("compactions", nil, compacts),
+		data.NewField("permission_waits", nil, waits),
 		data.NewField("events", nil, events),
 		data.NewField("input_tokens", nil, input),
 		data.NewField("output_tokens", nil, output),
