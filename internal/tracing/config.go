@@ -3,17 +3,13 @@ package tracing
 import (
 	"context"
 	"fmt"
-	"maps"
 	"net/url"
-	"os"
 	"path"
-	"slices"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	"go.opentelemetry.io/otel/sdk"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -34,34 +30,51 @@ const ServiceName = "claude-code"
 // reconstructed the spans from hooks.
 const DistroName = "claude-hooks-exporter"
 
-// endpoint is where and how to send spans, resolved from flags and environment.
+// endpoint is where and how to send spans. An endpoint from the flags is
+// passed to the exporter explicitly (and wins over the environment); without
+// one, raw is empty and the OTLP exporter reads OTEL_EXPORTER_OTLP_[TRACES_]*
+// itself (endpoint, headers, TLS, timeout, compression), as the specification
+// describes.
 type endpoint struct {
 	protocol string
-	// raw is the endpoint as given; fromGenericEnv says it came from
-	// OTEL_EXPORTER_OTLP_ENDPOINT, a base URL to which HTTP appends /v1/traces.
-	raw            string
-	fromGenericEnv bool
-	insecure       bool
-	headers        map[string]string
+	raw      string
+	insecure bool
+	headers  map[string]string
 }
 
-// resolveEndpoint applies the precedence flags > OTEL_EXPORTER_OTLP_TRACES_* >
-// OTEL_EXPORTER_OTLP_*. It reports ok=false when nothing says where to export, or the
-// environment switches the traces signal off.
+// resolveEndpoint decides whether and how to export: the endpoint flag wins;
+// otherwise OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER (otlp or none; the
+// exporter is selected here, as the SDK's contrib autoexport package would,
+// which would link the metric and log exporters, the Prometheus bridge and
+// the stdout exporters into the daemon for these few lines) and the presence
+// of an OTLP endpoint in the environment decide. The protocol is the flag's,
+// else OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL, else http/protobuf. ok=false
+// means nothing says where to export.
 func resolveEndpoint(opts Options, env func(string) string) (endpoint, bool, error) {
-	e := endpoint{raw: opts.Endpoint}
+	e := endpoint{raw: opts.Endpoint, insecure: opts.Insecure, headers: opts.Headers}
 	if e.raw == "" {
-		if env("OTEL_SDK_DISABLED") == "true" || env("OTEL_TRACES_EXPORTER") == "none" {
+		if env("OTEL_SDK_DISABLED") == "true" {
 			return endpoint{}, false, nil
 		}
-		if v := env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); v != "" {
-			e.raw = v
-		} else if v := env("OTEL_EXPORTER_OTLP_ENDPOINT"); v != "" {
-			e.raw, e.fromGenericEnv = v, true
+		switch x := env("OTEL_TRACES_EXPORTER"); x {
+		case "", "otlp":
+		case "none":
+			return endpoint{}, false, nil
+		default:
+			return endpoint{}, false, fmt.Errorf("OTEL_TRACES_EXPORTER %q: want otlp or none", x)
+		}
+		if env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" && env("OTEL_EXPORTER_OTLP_ENDPOINT") == "" {
+			return endpoint{}, false, nil
 		}
 	}
-	if e.raw == "" {
-		return endpoint{}, false, nil
+	// The exporter parses the header lists itself (also beside an endpoint
+	// flag, for headers the flags do not set), but logs a malformed entry with
+	// its value, which may be a secret: refuse them first, naming the entry by
+	// position and key only.
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"} {
+		if _, err := parseKeyValues(env(name)); err != nil {
+			return endpoint{}, false, fmt.Errorf("otlp headers: %s: %w", name, err)
+		}
 	}
 	e.protocol = firstNonEmpty(opts.Protocol, env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), env("OTEL_EXPORTER_OTLP_PROTOCOL"), ProtocolHTTPProtobuf)
 	switch e.protocol {
@@ -69,30 +82,18 @@ func resolveEndpoint(opts Options, env func(string) string) (endpoint, bool, err
 	default:
 		return endpoint{}, false, fmt.Errorf("otlp protocol %q: want %s, %s or %s", e.protocol, ProtocolGRPC, ProtocolHTTPProtobuf, ProtocolHTTPJSON)
 	}
-	e.insecure = opts.Insecure ||
-		strings.EqualFold(firstNonEmpty(env("OTEL_EXPORTER_OTLP_TRACES_INSECURE"), env("OTEL_EXPORTER_OTLP_INSECURE")), "true")
-
-	var err error
-	e.headers, err = parseKeyValues(firstNonEmpty(env("OTEL_EXPORTER_OTLP_TRACES_HEADERS"), env("OTEL_EXPORTER_OTLP_HEADERS")))
-	if err != nil {
-		return endpoint{}, false, fmt.Errorf("otlp headers: %w", err)
-	}
-	if len(opts.Headers) > 0 {
-		if e.headers == nil {
-			e.headers = make(map[string]string, len(opts.Headers))
-		}
-		maps.Copy(e.headers, opts.Headers)
-	}
 	return e, true, nil
 }
 
-// newOTLPExporter builds the exporter. Everything resolved above is passed
-// explicitly (and wins over the SDK's own reading of the process environment); the
-// SDK still reads the variables this package does not interpret itself: timeout,
-// compression, certificates.
+// newOTLPExporter builds the exporter. What the flags set is passed
+// explicitly and wins over the SDK's own reading of the process environment;
+// the SDK reads everything else.
 func newOTLPExporter(ctx context.Context, e endpoint) (sdktrace.SpanExporter, error) {
 	hasScheme := strings.Contains(e.raw, "://")
 	var u *url.URL
+	if e.raw == "" {
+		return newEnvExporter(ctx, e.protocol)
+	}
 	if hasScheme {
 		var err error
 		if u, err = url.Parse(e.raw); err != nil {
@@ -125,9 +126,9 @@ func newOTLPExporter(ctx context.Context, e endpoint) (sdktrace.SpanExporter, er
 
 	var o []otlptracehttp.Option
 	if hasScheme {
-		o = append(o, otlptracehttp.WithEndpointURL(e.raw), otlptracehttp.WithURLPath(httpTracesPath(u.Path, e.fromGenericEnv)))
+		o = append(o, otlptracehttp.WithEndpointURL(e.raw), otlptracehttp.WithURLPath(httpTracesPath(u.Path)))
 	} else {
-		o = append(o, otlptracehttp.WithEndpoint(e.raw), otlptracehttp.WithURLPath(httpTracesPath("", true)))
+		o = append(o, otlptracehttp.WithEndpoint(e.raw), otlptracehttp.WithURLPath(httpTracesPath("")))
 	}
 	if e.insecure {
 		o = append(o, otlptracehttp.WithInsecure())
@@ -156,49 +157,58 @@ func redactEndpoint(raw string) string {
 	return u.Redacted()
 }
 
-// httpTracesPath follows the OTLP exporter specification: a base URL
-// (OTEL_EXPORTER_OTLP_ENDPOINT) gets /v1/traces appended; a traces URL is used as
-// it is. A flag URL without a path is taken as a base URL too, because nobody means
-// to post spans to "/".
-func httpTracesPath(p string, base bool) string {
-	if base || p == "" || p == "/" {
+// httpTracesPath is the path for an endpoint flag: a URL with a path is a
+// traces URL, used as it is; one without a path is taken as a base URL that
+// gets /v1/traces, because nobody means to post spans to "/".
+func httpTracesPath(p string) string {
+	if p == "" || p == "/" {
 		return path.Join("/", p, "v1/traces")
 	}
 	return p
 }
 
-// newResource builds service.name=claude-code, the distro, the SDK and host.name,
-// then applies OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (which wins for
-// service.name), as the specification orders them.
-func newResource(version string, env func(string) string) (*resource.Resource, error) {
-	kv := map[attribute.Key]attribute.Value{
-		semconv.ServiceNameKey:          attribute.StringValue(ServiceName),
-		semconv.TelemetryDistroNameKey:  attribute.StringValue(DistroName),
-		semconv.TelemetrySDKNameKey:     attribute.StringValue("opentelemetry"),
-		semconv.TelemetrySDKLanguageKey: attribute.StringValue("go"),
-		semconv.TelemetrySDKVersionKey:  attribute.StringValue(sdk.Version()),
+// newEnvExporter builds an OTLP exporter configured by the environment
+// alone (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT and the rest): the SDK reads
+// it, appending /v1/traces to a generic HTTP endpoint as the specification
+// says.
+func newEnvExporter(ctx context.Context, protocol string) (sdktrace.SpanExporter, error) {
+	if protocol == ProtocolGRPC {
+		exp, err := otlptracegrpc.New(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("create otlp grpc exporter: %w", err)
+		}
+		return exp, nil
 	}
+	enc := otlptracehttp.EncodingProtobuf
+	if protocol == ProtocolHTTPJSON {
+		enc = otlptracehttp.EncodingJSON
+	}
+	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEncoding(enc))
+	if err != nil {
+		return nil, fmt.Errorf("create otlp http exporter: %w", err)
+	}
+	return exp, nil
+}
+
+// newResource is service.name=claude-code, the distro, the SDK and the host,
+// then what the SDK reads from OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME
+// (which wins for service.name), in the specification's order.
+func newResource(ctx context.Context, version string) (*resource.Resource, error) {
+	attrs := []attribute.KeyValue{semconv.ServiceName(ServiceName), semconv.TelemetryDistroName(DistroName)}
 	if version != "" {
-		kv[semconv.TelemetryDistroVersionKey] = attribute.StringValue(version)
+		attrs = append(attrs, semconv.TelemetryDistroVersion(version))
 	}
-	if host, err := os.Hostname(); err == nil && host != "" {
-		kv[semconv.HostNameKey] = attribute.StringValue(host)
-	}
-	fromEnv, err := parseKeyValues(env("OTEL_RESOURCE_ATTRIBUTES"))
+	res, err := resource.New(ctx,
+		resource.WithSchemaURL(semconv.SchemaURL),
+		resource.WithAttributes(attrs...),
+		resource.WithTelemetrySDK(),
+		resource.WithHost(),
+		resource.WithFromEnv(),
+	)
 	if err != nil {
 		return nil, fmt.Errorf("OTEL_RESOURCE_ATTRIBUTES: %w", err)
 	}
-	for k, v := range fromEnv {
-		kv[attribute.Key(k)] = attribute.StringValue(v)
-	}
-	if name := strings.TrimSpace(env("OTEL_SERVICE_NAME")); name != "" {
-		kv[semconv.ServiceNameKey] = attribute.StringValue(name)
-	}
-	attrs := make([]attribute.KeyValue, 0, len(kv))
-	for _, k := range slices.Sorted(maps.Keys(kv)) {
-		attrs = append(attrs, attribute.KeyValue{Key: k, Value: kv[k]})
-	}
-	return resource.NewWithAttributes(semconv.SchemaURL, attrs...), nil
+	return res, nil
 }
 
 // parseKeyValues reads the "k1=v1,k2=v2" lists of OTEL_RESOURCE_ATTRIBUTES and

@@ -40,12 +40,12 @@ var errShutDown = errors.New("trace sink shut down")
 
 // Options configure a Sink. The zero value is a disabled sink.
 type Options struct {
-	// Env looks up environment variables (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT,
-	// _PROTOCOL, _HEADERS, _INSECURE, OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME,
-	// OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER). Nil means an empty environment. The
-	// SDK itself still reads the process environment for what this package does not
-	// interpret: OTLP timeout, compression and certificates, OTEL_BSP_* delays and
-	// OTEL_SPAN_* limits other than the attribute value length.
+	// Env looks up the variables that decide whether and how to export
+	// (OTEL_SDK_DISABLED, OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT,
+	// _PROTOCOL, _HEADERS, checked here): it must be the process environment's
+	// view, since the SDK reads the rest of OTEL_* from the process itself
+	// (endpoint, headers, TLS, timeout, compression, OTEL_RESOURCE_ATTRIBUTES,
+	// OTEL_SERVICE_NAME, OTEL_BSP_*). Nil means an empty environment.
 	Env func(string) string
 	// Endpoint overrides the environment: host:port, or a URL whose scheme says
 	// whether to use TLS. For HTTP a URL without a path gets /v1/traces.
@@ -55,8 +55,8 @@ type Options struct {
 	Protocol string
 	// Insecure disables TLS for an endpoint given as host:port.
 	Insecure bool
-	// Headers are sent with every export; they override headers of the same name
-	// from the environment.
+	// Headers are sent with every export; when set, they replace the headers of
+	// the environment.
 	Headers map[string]string
 	// Exporter replaces the OTLP exporter (tests use tracetest.InMemoryExporter).
 	// Setting it enables the sink.
@@ -130,7 +130,7 @@ func New(ctx context.Context, opts Options) (*Sink, error) {
 		log.Debug("trace export configured", "protocol", ep.protocol, "endpoint", redactEndpoint(ep.raw))
 	}
 
-	res, err := newResource(opts.Version, env)
+	res, err := newResource(ctx, opts.Version)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("configure trace resource: %w", err), next.Shutdown(ctx))
 	}

@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -393,7 +396,11 @@ func TestResource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := exportAll(t, Options{Env: mapEnv(tt.env), Version: "1.2.3"}, scriptedSession()[:1])
+			// The SDK reads OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME from the process.
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			got := exportAll(t, Options{Env: os.Getenv, Version: "1.2.3"}, scriptedSession()[:1])
 			attrs := map[string]string{}
 			for _, kv := range got[0].Resource.Attributes() {
 				if strings.HasPrefix(string(kv.Key), "telemetry.sdk.") {
@@ -424,12 +431,15 @@ func TestNewConfigErrors(t *testing.T) {
 		{"bad protocol from env", Options{Env: mapEnv(map[string]string{
 			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "udp",
 		})}, `otlp protocol "udp"`},
-		{"bad resource attributes", Options{Exporter: tracetest.NewInMemoryExporter(), Env: mapEnv(map[string]string{
-			"OTEL_RESOURCE_ATTRIBUTES": "novalue",
-		})}, "OTEL_RESOURCE_ATTRIBUTES: entry 1: want key=value"},
 		{"bad headers do not leak values", Options{Endpoint: "localhost:4317", Env: mapEnv(map[string]string{
 			"OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer%zzsecret",
-		})}, "otlp headers: entry 1 (authorization): bad percent-encoding"},
+		})}, "otlp headers: OTEL_EXPORTER_OTLP_HEADERS: entry 1 (authorization): bad percent-encoding"},
+		{"bad env headers without a flag", Options{Env: mapEnv(map[string]string{
+			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4318", "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "x-key",
+		})}, "otlp headers: OTEL_EXPORTER_OTLP_TRACES_HEADERS: entry 1: want key=value"},
+		{"unknown traces exporter", Options{Env: mapEnv(map[string]string{
+			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4318", "OTEL_TRACES_EXPORTER": "zipkin",
+		})}, `OTEL_TRACES_EXPORTER "zipkin": want otlp or none`},
 		{"endpoint url without host", Options{Endpoint: "http:///v1/traces"}, "no host"},
 	}
 	for _, tt := range tests {
@@ -444,6 +454,74 @@ func TestNewConfigErrors(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "secret") {
 				t.Errorf("error %q leaks a header value", err)
+			}
+		})
+	}
+}
+
+// TestBadResourceAttributes: the SDK reads OTEL_RESOURCE_ATTRIBUTES from the
+// process; a malformed list stops the start with the variable's name.
+func TestBadResourceAttributes(t *testing.T) {
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "novalue")
+	s, err := New(context.Background(), Options{Exporter: tracetest.NewInMemoryExporter(), Env: os.Getenv})
+	if err == nil {
+		_ = s.Shutdown(context.Background())
+		t.Fatal("New succeeded, want an error")
+	}
+	if !strings.Contains(err.Error(), "OTEL_RESOURCE_ATTRIBUTES: ") {
+		t.Errorf("error %q does not name OTEL_RESOURCE_ATTRIBUTES", err)
+	}
+}
+
+// TestEnvConfiguredExport: with only the environment saying where, the SDK's
+// exporter reads it: a generic endpoint gets /v1/traces appended, the headers
+// are sent, OTEL_SERVICE_NAME names the service.
+func TestEnvConfiguredExport(t *testing.T) {
+	type request struct{ path, header, contentType string }
+	got := make(chan request, 16)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		got <- request{r.URL.Path, r.Header.Get("X-Team"), r.Header.Get("Content-Type")}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want request
+	}{
+		{"generic endpoint is a base url", map[string]string{
+			"OTEL_EXPORTER_OTLP_ENDPOINT": srv.URL + "/otlp", "OTEL_EXPORTER_OTLP_HEADERS": "x-team=a%20b",
+		}, request{"/otlp/v1/traces", "a b", "application/x-protobuf"}},
+		{"traces endpoint is used as is, json", map[string]string{
+			"OTEL_EXPORTER_OTLP_ENDPOINT": srv.URL + "/ignored", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": srv.URL + "/custom",
+			"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json", "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "x-team=t",
+		}, request{"/custom", "t", "application/json"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			s, err := New(context.Background(), Options{Env: os.Getenv})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !s.Enabled() {
+				t.Fatal("sink disabled, want it configured by the environment")
+			}
+			if err := s.Export(context.Background(), scriptedSession()[:1]); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case r := <-got:
+				if r != tc.want {
+					t.Errorf("request %+v, want %+v", r, tc.want)
+				}
+			default:
+				t.Fatal("no export reached the collector")
 			}
 		})
 	}
@@ -504,20 +582,18 @@ func TestResolveEndpoint(t *testing.T) {
 		{"flag wins over env", Options{Endpoint: "http://flag:4318", Protocol: "http/json", Insecure: true}, map[string]string{
 			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://env:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
 		}, endpoint{protocol: "http/json", raw: "http://flag:4318", insecure: true}, "/v1/traces"},
-		{"generic env is a base url", Options{}, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://env:4318/otlp"},
-			endpoint{protocol: "http/protobuf", raw: "https://env:4318/otlp", fromGenericEnv: true}, "/otlp/v1/traces"},
-		{"traces env is used as is", Options{}, map[string]string{
-			"OTEL_EXPORTER_OTLP_ENDPOINT":        "http://generic:4318",
+		{"flag url with a path is used as is", Options{Endpoint: "https://flag:4318/custom/traces"}, nil,
+			endpoint{protocol: "http/protobuf", raw: "https://flag:4318/custom/traces"}, "/custom/traces"},
+		{"env leaves the endpoint to the SDK", Options{}, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://env:4318/otlp"},
+			endpoint{protocol: "http/protobuf"}, "/v1/traces"},
+		{"traces protocol wins", Options{}, map[string]string{
 			"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://traces:4318/custom",
 			"OTEL_EXPORTER_OTLP_PROTOCOL":        "http/protobuf",
 			"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc",
-		}, endpoint{protocol: "grpc", raw: "http://traces:4318/custom"}, "/custom"},
-		{"headers merge, flag wins", Options{Endpoint: "x:1", Headers: map[string]string{"b": "flag"}}, map[string]string{
-			"OTEL_EXPORTER_OTLP_HEADERS": "a=1,b=env%20value", "OTEL_EXPORTER_OTLP_INSECURE": "TRUE",
-		}, endpoint{protocol: "http/protobuf", raw: "x:1", insecure: true, headers: map[string]string{"a": "1", "b": "flag"}}, "/v1/traces"},
-		{"traces headers replace generic ones", Options{Endpoint: "x:1"}, map[string]string{
-			"OTEL_EXPORTER_OTLP_HEADERS": "a=1", "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "c=3",
-		}, endpoint{protocol: "http/protobuf", raw: "x:1", headers: map[string]string{"c": "3"}}, "/v1/traces"},
+		}, endpoint{protocol: "grpc"}, "/v1/traces"},
+		{"flag headers", Options{Endpoint: "x:1", Headers: map[string]string{"b": "flag"}}, map[string]string{
+			"OTEL_EXPORTER_OTLP_HEADERS": "a=1,b=env%20value",
+		}, endpoint{protocol: "http/protobuf", raw: "x:1", headers: map[string]string{"b": "flag"}}, "/v1/traces"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -534,7 +610,7 @@ func TestResolveEndpoint(t *testing.T) {
 					p = got.raw[i+3+j:]
 				}
 			}
-			if gotPath := httpTracesPath(p, got.fromGenericEnv); gotPath != tt.wantPath {
+			if gotPath := httpTracesPath(p); gotPath != tt.wantPath {
 				t.Errorf("http path = %q, want %q", gotPath, tt.wantPath)
 			}
 		})
