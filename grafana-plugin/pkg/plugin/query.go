@@ -291,11 +291,11 @@ func (d *Datasource) queryEventRate(ctx context.Context, dq backend.DataQuery, q
 }
 
 func (d *Datasource) queryLive(q Query) (data.Frames, error) {
-	path, err := ChannelPath(q.filter())
+	ch, err := Channel(d.uid, q.filter())
 	if err != nil {
 		return nil, badQuery("%v", err)
 	}
 	frame := d.eventsFrame(nil)
-	frame.Meta.Channel = "ds/" + d.uid + "/" + path
+	frame.Meta.Channel = ch
 	return data.Frames{frame}, nil
 }

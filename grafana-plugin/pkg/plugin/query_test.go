@@ -56,7 +56,7 @@ func TestQueryData(t *testing.T) {
 		{name: "event-rate-filtered", queryType: "event-rate", query: map[string]any{"events": []string{"PreToolUse"}}, interval: 30 * time.Second},
 		{name: "live", queryType: "live", query: map[string]any{"session": "5f0c2a9e-3b7d-4c41-9e62-8d1f0b7a4c13", "events": []string{"PreToolUse", "PostToolUse"}, "text": "npm test"}},
 		{name: "live-too-long", queryType: "live", query: map[string]any{"text": strings.Repeat("x", 200)}, wantStatus: backend.StatusBadRequest,
-			wantErr: "the live filters make a channel path of 209 characters, over Grafana's limit of 160: shorten the text or session filter"},
+			wantErr: "the live filters are too long for a Grafana Live channel: 225 characters, 65 over the limit of 160; shorten the text, tool or agent filter, or choose fewer custom event names"},
 		{name: "bad-outcome", queryType: "events", query: map[string]any{"outcome": "maybe"}, wantStatus: backend.StatusBadRequest,
 			wantErr: `outcome "maybe": want one of success, failure, interrupted, denied`},
 		{name: "unknown-type", queryType: "logs", query: map[string]any{}, wantStatus: backend.StatusBadRequest,
