@@ -334,7 +334,11 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		extra["/debug/pprof/symbol"] = http.HandlerFunc(pprof.Symbol)
 		extra["/debug/pprof/trace"] = http.HandlerFunc(pprof.Trace)
 	}
-	apiHandler := api.New(api.Options{Store: st, Status: statusFunc(time.Now(), pl, st, broker), Logger: logger})
+	apiOpts := api.Options{Store: st, Status: statusFunc(time.Now(), pl, st, broker), Logger: logger}
+	if st != nil {
+		apiOpts.Rates = st
+	}
+	apiHandler := api.New(apiOpts)
 	extra["/api/v1/"] = apiHandler
 	extra["GET /api/v1/stream"] = broker
 	srv, err := server.New(server.Options{
