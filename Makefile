@@ -60,7 +60,7 @@ clean:
 ## plugin-host: the same with the backend for this machine only (what `make test` builds: cross-building the six
 ## backends takes minutes)
 ## release: `make plugin`, then bin/claudehooks-live-datasource-<version>.zip (top folder = the plugin id, its layout
-## checked) and the source archive the manifest describes, bin/claude-hooks-exporter-<version>-source.tar.gz
+## checked) and the source archive the manifest describes, bin/claude-hooks-exporter-<version>-source.zip
 ## (for the plugin validator's -sourceCodeUri; it has go.mod at its root). Needs a clean git tree.
 .PHONY: plugin plugin-host plugin-frontend plugin-manifest plugin-test release
 PLUGIN_ID      := claudehooks-live-datasource
@@ -102,7 +102,7 @@ release:
 	$(MAKE) plugin
 	mkdir -p $(BIN)
 	$(GO) run ./scripts/pluginrelease zip -dist $(PLUGIN_DIST) -out $(BIN)/$(PLUGIN_ID)-$(PLUGIN_VERSION).zip
-	git archive --format=tar.gz --prefix=claude-hooks-exporter-$(VERSION)/ -o $(BIN)/claude-hooks-exporter-$(VERSION)-source.tar.gz HEAD
+	git archive --format=zip --prefix=claude-hooks-exporter-$(VERSION)/ -o $(BIN)/claude-hooks-exporter-$(VERSION)-source.zip HEAD
 
 grafana-plugin/node_modules/.package-lock.json: grafana-plugin/package-lock.json
 	cd grafana-plugin && npm ci --no-audit --no-fund
