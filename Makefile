@@ -24,7 +24,7 @@ build:
 ## for this machine only (plugin-host; `make plugin` cross-builds all six backends), race-test everything and fuzz
 ## the decoders for a bounded time
 test: test-deps
-	@unformatted="$$("$$($(GO) env GOROOT)/bin/gofmt" -l cmd internal grafana-plugin/pkg)"; if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted"; exit 1; fi
+	@unformatted="$$("$$($(GO) env GOROOT)/bin/gofmt" -l cmd internal grafana-plugin/pkg scripts)"; if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS) ./internal/app/testdata/floorserver
 	$(MAKE) plugin-test plugin-host
 	JAEGER_BIN="$$(scripts/jaeger.sh)" PATH="$$PATH:/usr/bin" $(GO) test -race -count=1 -timeout 40m $(PKGS)

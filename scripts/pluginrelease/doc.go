@@ -6,8 +6,8 @@
 //
 // manifest writes the Go build manifest with the plugin SDK's own generator
 // (build/utils.GenerateManifest, what mage build:backend writes), over the Go
-// files of the source archive a release ships (the repository's files known
-// to git, so no node_modules or build output). zip writes the catalog zip:
+// files of the source archive a release ships (the repository's Go files,
+// none under node_modules or hidden directories). zip writes the catalog zip:
 // one top folder named for the plugin id holding dist/, after checking that
 // dist/ has every file Grafana and the plugin validator look for, and then
 // reads the zip back to check its layout.

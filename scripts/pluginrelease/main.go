@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
@@ -38,7 +37,7 @@ func run(args []string, stdout io.Writer) error {
 		if err := fl.Parse(args[1:]); err != nil {
 			return err
 		}
-		files, err := gitGoFiles(*src)
+		files, err := sourceGoFiles(*src)
 		if err != nil {
 			return err
 		}
@@ -70,26 +69,33 @@ func run(args []string, stdout io.Writer) error {
 	}
 }
 
-// gitGoFiles lists the .go files of the source archive: those git tracks or
-// would add (not ignored), relative to root.
-func gitGoFiles(root string) ([]string, error) {
-	cmd := exec.Command("git", "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", "*.go")
-	cmd.Dir = root
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("list the Go files of %s: %w: %s", root, err, strings.TrimSpace(stderr.String()))
-	}
+// sourceGoFiles lists the .go files of the source tree under root, relative
+// to it and slash-separated: what a source archive of a clean checkout holds
+// (`make release` insists on one). Directories named node_modules (npm can
+// unpack Go files there) and hidden ones (.git) are not part of it.
+func sourceGoFiles(root string) ([]string, error) {
 	var files []string
-	for _, f := range strings.Split(string(out), "\x00") {
-		if f == "" {
-			continue
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
 		}
-		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
-			continue // deleted in the working tree: not in the archive either
+		if d.IsDir() {
+			if p != root && (d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".")) {
+				return fs.SkipDir
+			}
+			return nil
 		}
-		files = append(files, f)
+		if strings.HasSuffix(p, ".go") && d.Type().IsRegular() {
+			rel, err := filepath.Rel(root, p)
+			if err != nil {
+				return err
+			}
+			files = append(files, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list the Go files of %s: %w", root, err)
 	}
 	return files, nil
 }
