@@ -20,12 +20,13 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/claude-hooks-exporter ./cmd/exporter
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/claude-hooks-hook ./cmd/hook
 
-## test: install what the tests need, then check formatting, vet, test the plugin frontend and build the plugin,
-## race-test everything and fuzz the decoders for a bounded time
+## test: install what the tests need, then check formatting, vet, test the plugin frontend and build the plugin
+## for this machine only (plugin-host; `make plugin` cross-builds all six backends), race-test everything and fuzz
+## the decoders for a bounded time
 test: test-deps
-	@unformatted="$$("$$($(GO) env GOROOT)/bin/gofmt" -l cmd internal grafana-plugin/pkg)"; if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted"; exit 1; fi
+	@unformatted="$$("$$($(GO) env GOROOT)/bin/gofmt" -l cmd internal grafana-plugin/pkg scripts)"; if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS) ./internal/app/testdata/floorserver
-	$(MAKE) plugin-test plugin
+	$(MAKE) plugin-test plugin-host
 	JAEGER_BIN="$$(scripts/jaeger.sh)" PATH="$$PATH:/usr/bin" $(GO) test -race -count=1 -timeout 40m $(PKGS)
 	$(MAKE) fuzz
 
@@ -53,16 +54,55 @@ run: build
 clean:
 	rm -rf $(BIN)
 
-## plugin: the Grafana data source into grafana-plugin/dist: module.js, plugin.json and the Linux amd64/arm64 backends
-.PHONY: plugin plugin-test
-PLUGIN_LDFLAGS := -s -w -X main.Version=$(VERSION)
-plugin: grafana-plugin/node_modules/.package-lock.json
+## plugin: the Grafana data source into grafana-plugin/dist as Grafana's catalog expects it: module.js, plugin.json,
+## img/, README.md, CHANGELOG.md, LICENSE, the backends for Linux, macOS and Windows on amd64 and arm64 (named as the
+## plugin SDK's mage build:backend names them) and the SDK's Go build manifest (go_plugin_build_manifest)
+## plugin-host: the same with the backend for this machine only (what `make test` builds: cross-building the six
+## backends takes minutes)
+## release: `make plugin`, then bin/claudehooks-live-datasource-<version>.zip (top folder = the plugin id, its layout
+## checked) and the source archive the manifest describes, bin/claude-hooks-exporter-<version>-source.zip
+## (for the plugin validator's -sourceCodeUri; it has go.mod at its root). Needs a clean git tree.
+.PHONY: plugin plugin-host plugin-frontend plugin-manifest plugin-test release
+PLUGIN_ID      := claudehooks-live-datasource
+PLUGIN_EXE     := gpx_claudehooks
+PLUGIN_DIST    := grafana-plugin/dist
+PLUGIN_VERSION  = $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' grafana-plugin/package.json)
+PLUGIN_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+PLUGIN_HOST     = $(shell $(GO) env GOOS)/$(shell $(GO) env GOARCH)
+# As the SDK's mage build: static, stripped, Arrow's JSON through the standard library, the SDK's build info.
+PLUGIN_LDFLAGS  = -s -w -X main.Version=$(VERSION) -X 'github.com/grafana/grafana-plugin-sdk-go/build/buildinfo.buildInfoJSON={"time":$(shell git log -1 --format=%ct 2>/dev/null || echo 0)000,"pluginID":"$(PLUGIN_ID)","version":"$(PLUGIN_VERSION)"}'
+
+# plugin_backend builds the backend for one os/arch into dist/ (.exe on Windows).
+define plugin_backend
+CGO_ENABLED=0 GOOS=$(word 1,$(subst /, ,$(1))) GOARCH=$(word 2,$(subst /, ,$(1))) $(GO) build -trimpath -tags arrow_json_stdlib -ldflags "$(subst ",\",$(PLUGIN_LDFLAGS))" -o $(PLUGIN_DIST)/$(PLUGIN_EXE)_$(subst /,_,$(1))$(if $(filter windows/%,$(1)),.exe) ./grafana-plugin/pkg
+@test -s $(PLUGIN_DIST)/$(PLUGIN_EXE)_$(subst /,_,$(1))$(if $(filter windows/%,$(1)),.exe)
+
+endef
+
+plugin: plugin-frontend
+	$(foreach t,$(PLUGIN_TARGETS),$(call plugin_backend,$(t)))
+	$(MAKE) plugin-manifest
+
+plugin-host: plugin-frontend
+	$(call plugin_backend,$(PLUGIN_HOST))
+	$(MAKE) plugin-manifest
+
+plugin-frontend: grafana-plugin/node_modules/.package-lock.json
 	cd grafana-plugin && npm run build
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(PLUGIN_LDFLAGS)' -o grafana-plugin/dist/gpx_claudehooks_linux_amd64 ./grafana-plugin/pkg
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(PLUGIN_LDFLAGS)' -o grafana-plugin/dist/gpx_claudehooks_linux_arm64 ./grafana-plugin/pkg
-	@for f in module.js plugin.json gpx_claudehooks_linux_amd64 gpx_claudehooks_linux_arm64; do \
-		test -s grafana-plugin/dist/$$f || { echo "plugin: dist/$$f is missing" >&2; exit 1; }; done
-	@grep -q '"executable": *"gpx_claudehooks"' grafana-plugin/dist/plugin.json || { echo "plugin: dist/plugin.json names no executable gpx_claudehooks" >&2; exit 1; }
+	@for f in module.js plugin.json README.md CHANGELOG.md LICENSE; do \
+		test -s $(PLUGIN_DIST)/$$f || { echo "plugin: dist/$$f is missing" >&2; exit 1; }; done
+	@grep -q '"executable": *"$(PLUGIN_EXE)"' $(PLUGIN_DIST)/plugin.json || { echo "plugin: dist/plugin.json names no executable $(PLUGIN_EXE)" >&2; exit 1; }
+
+plugin-manifest:
+	$(GO) run ./scripts/pluginrelease manifest -src . -out $(PLUGIN_DIST)/go_plugin_build_manifest
+	@test -s $(PLUGIN_DIST)/go_plugin_build_manifest
+
+release:
+	@test -z "$$(git status --porcelain)" || { echo "release: commit first: the build manifest must describe the source archive" >&2; exit 1; }
+	$(MAKE) plugin
+	mkdir -p $(BIN)
+	$(GO) run ./scripts/pluginrelease zip -dist $(PLUGIN_DIST) -out $(BIN)/$(PLUGIN_ID)-$(PLUGIN_VERSION).zip
+	git archive --format=zip --prefix=claude-hooks-exporter-$(VERSION)/ -o $(BIN)/claude-hooks-exporter-$(VERSION)-source.zip HEAD
 
 grafana-plugin/node_modules/.package-lock.json: grafana-plugin/package-lock.json
 	cd grafana-plugin && npm ci --no-audit --no-fund

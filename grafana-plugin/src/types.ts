@@ -57,6 +57,8 @@ export interface ClaudeQuery extends DataQuery {
   limit?: number;
   /** Sessions query: active sessions only. */
   activeOnly?: boolean;
+  /** Event-rate query: one series per event name (default) or per tool. */
+  groupBy?: 'event' | 'tool';
 }
 
 export const DEFAULT_QUERY: Partial<ClaudeQuery> = {

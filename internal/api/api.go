@@ -29,6 +29,8 @@ type Options struct {
 	// Store answers the events and sessions routes; nil when the daemon runs
 	// without a store: those routes then answer 503 and status reports no store.
 	Store History
+	// Rates answers GET /api/v1/events/rate; nil: that route answers 503.
+	Rates RateCounter
 	// Status fills GET /api/v1/status; the handler adds the store's size,
 	// event count and last seq when it has a store. nil: only those.
 	Status func(ctx context.Context) wire.Status
@@ -47,6 +49,7 @@ func New(opts Options) http.Handler {
 	h := &handler{opts: opts}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/events", get(h.events))
+	mux.HandleFunc("/api/v1/events/rate", get(h.rate))
 	mux.HandleFunc("/api/v1/sessions", get(h.sessions))
 	mux.HandleFunc("/api/v1/sessions/{id}", get(h.session))
 	mux.HandleFunc("/api/v1/status", get(h.status))

@@ -336,7 +336,8 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	}
 	apiOpts := api.Options{Status: statusFunc(time.Now(), pl, st, broker), Logger: logger}
 	if st != nil {
-		apiOpts.Store = st // a nil *store.Store must not become a non-nil History
+		// A nil *store.Store must not become a non-nil History or RateCounter.
+		apiOpts.Store, apiOpts.Rates = st, st
 	}
 	apiHandler := api.New(apiOpts)
 	extra["/api/v1/"] = apiHandler

@@ -63,7 +63,8 @@ var allowed = map[string][]string{
 	"grafana-plugin/pkg/exporterapi": {"internal/wire"},
 	"grafana-plugin/pkg/frametest":   {},
 	"grafana-plugin/pkg/e2e":         {},
-	"grafana-plugin/pkg/plugin":      {"grafana-plugin/pkg/exporterapi", "internal/wire"},
+	"grafana-plugin/pkg/plugin":      {"grafana-plugin/pkg/exporterapi", "internal/hookevent", "internal/wire"},
+	"scripts/pluginrelease":          {},
 }
 
 // exporting may link OpenTelemetry exporters and gRPC: the trace sink, the

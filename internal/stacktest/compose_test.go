@@ -56,8 +56,9 @@ type composeService struct {
 const testHome = "/home/stacktest"
 
 // loadCompose loads docker-compose.yml with compose-go (built from
-// testdata/composecheck, a module of its own) in a clean environment.
-func loadCompose(tb testing.TB) composeProject {
+// testdata/composecheck, a module of its own) in a clean environment plus
+// env (NAME=value settings).
+func loadCompose(tb testing.TB, env ...string) composeProject {
 	tb.Helper()
 	bin := filepath.Join(tb.TempDir(), "composecheck")
 	build := exec.Command("go", "build", "-o", bin, ".")
@@ -67,7 +68,7 @@ func loadCompose(tb testing.TB) composeProject {
 		tb.Fatalf("build composecheck (compose-go): %v\n%s", err, out)
 	}
 	cmd := exec.Command(bin, filepath.Join(repoRoot, "docker-compose.yml"))
-	cmd.Env = []string{"HOME=" + testHome, "PATH=" + os.Getenv("PATH")}
+	cmd.Env = append([]string{"HOME=" + testHome, "PATH=" + os.Getenv("PATH")}, env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -377,4 +378,33 @@ func checkComposeGolden(t *testing.T, p composeProject) {
 func jsonInt(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
+}
+
+// TestComposePorts: the host ports are settings whose defaults are the
+// ports the stack always published; set, they move the published port only.
+func TestComposePorts(t *testing.T) {
+	published := func(p composeProject) map[string]string {
+		out := map[string]string{}
+		for name, s := range p.Services {
+			for _, port := range s.Ports {
+				out[name] = port.HostIP + ":" + port.Published + "->" + jsonInt(port.Target)
+			}
+		}
+		return out
+	}
+	want := map[string]string{
+		"exporter": "127.0.0.1:9469->9469", "prometheus": "127.0.0.1:9090->9090",
+		"grafana": "127.0.0.1:3000->3000", "jaeger": "127.0.0.1:16686->16686",
+	}
+	if diff := cmp.Diff(want, published(loadCompose(t))); diff != "" {
+		t.Errorf("default ports (-want +got):\n%s", diff)
+	}
+	want = map[string]string{
+		"exporter": "127.0.0.1:19469->9469", "prometheus": "127.0.0.1:19090->9090",
+		"grafana": "127.0.0.1:13000->3000", "jaeger": "127.0.0.1:26686->16686",
+	}
+	got := published(loadCompose(t, "EXPORTER_PORT=19469", "PROMETHEUS_PORT=19090", "GRAFANA_PORT=13000", "JAEGER_PORT=26686"))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ports set (-want +got):\n%s", diff)
+	}
 }

@@ -177,9 +177,54 @@ func loadDashboards(tb testing.TB) []dashboard {
 			tb.Fatalf("%s: %v", f, err)
 		}
 		d.file = filepath.Base(f)
+		d.resolveDatasources(tb)
 		ds = append(ds, d)
 	}
 	return ds
+}
+
+// resolveDatasources replaces each reference to a data source variable
+// (${prometheus_datasource}) with the uid of the data source of the
+// variable's type that provisioning defines, as Grafana resolves it in the
+// compose stack, where each type has one. lintDashboards checks the
+// references themselves.
+func (d *dashboard) resolveDatasources(tb testing.TB) {
+	tb.Helper()
+	uidOf := map[string]string{} // type → provisioned uid
+	for uid, typ := range provisionedDatasources(tb) {
+		uidOf[typ] = uid
+	}
+	vars := map[string]string{} // "${name}" and "$name" → the provisioned uid
+	for _, v := range d.Templating.List {
+		if v.Type != "datasource" {
+			continue
+		}
+		var typ string
+		if err := json.Unmarshal(v.Query, &typ); err != nil || uidOf[typ] == "" {
+			tb.Errorf("%s: data source variable %s: query %s names no provisioned data source type", d.file, v.Name, v.Query)
+			continue
+		}
+		vars["${"+v.Name+"}"], vars["$"+v.Name] = uidOf[typ], uidOf[typ]
+	}
+	resolve := func(r *datasourceRef) {
+		if r != nil && vars[r.UID] != "" {
+			r.UID = vars[r.UID]
+		}
+	}
+	var walk func([]panel)
+	walk = func(ps []panel) {
+		for i := range ps {
+			resolve(ps[i].Datasource)
+			for j := range ps[i].Targets {
+				resolve(ps[i].Targets[j].Datasource)
+			}
+			walk(ps[i].Panels)
+		}
+	}
+	walk(d.Panels)
+	for i := range d.Templating.List {
+		resolve(d.Templating.List[i].Datasource)
+	}
 }
 
 // allPanels flattens rows.

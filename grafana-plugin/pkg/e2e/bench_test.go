@@ -60,7 +60,10 @@ func BenchmarkStreamLatency(b *testing.B) {
 		for _, rate := range []int{200, 1000} {
 			b.Run(fmt.Sprintf("host=%s/%d-per-s", host, rate), func(b *testing.B) {
 				exp := startExporter(b, "--log.level=info")
-				path := "events/s=" + benchSession
+				path, err := plugin.ChannelPath(wire.Filter{SessionID: benchSession})
+				if err != nil {
+					b.Fatal(err)
+				}
 				frames := make(chan stamped, 4*n)
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()

@@ -4,15 +4,26 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math/bits"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
+	"github.com/grafana/grafana-plugin-sdk-go/live"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/hookevent"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
 
-// MaxChannelPath is the longest channel path a live query may produce.
-const MaxChannelPath = 160
+// MaxChannel is Grafana Live's limit on a whole channel id,
+// "ds/<uid>/<path>" (the SDK's live.ParseChannel applies it).
+const MaxChannel = 160
+
+// maxChannelPath bounds the paths ParseChannelPath accepts: the room
+// MaxChannel leaves beside the shortest prefix "ds/x/".
+const maxChannelPath = MaxChannel - len("ds/x/")
 
 // channelRoot is the first segment of every live channel path.
 const channelRoot = "events"
@@ -22,14 +33,53 @@ const channelRoot = "events"
 // Grafana allows in a channel path ([A-Za-z0-9_\-/=.]).
 var plain = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
-// channelKeys are the path's filter keys, in the order they are written.
-var channelKeys = []string{"s", "e", "t", "a", "o", "q"}
+// channelKeys are the path's filter keys, in the order they are written:
+// u a session id that is a UUID (its 16 bytes in base64url), s any other
+// session id, k the known hook event names (a base-36 bit set over
+// hookevent.KnownEvents), e the other event names, t tool, a agent,
+// o outcome, q text.
+var channelKeys = []string{"u", "s", "k", "e", "t", "a", "o", "q"}
+
+// knownBit is the bit of each known hook event name in the k segment. The
+// backend that writes a path is the one that reads it, so the bits need only
+// be stable within one build.
+var knownBit = func() map[string]uint64 {
+	m := make(map[string]uint64, len(hookevent.KnownEvents))
+	for i, e := range hookevent.KnownEvents {
+		m[e] = 1 << i
+	}
+	return m
+}()
+
+// ErrChannelTooLong is returned by Channel when the filters make a channel id
+// longer than Grafana Live accepts.
+var ErrChannelTooLong = errors.New("the live filters are too long for a Grafana Live channel")
+
+// Channel is the Grafana Live channel id, "ds/<uid>/<path>", of a live query
+// with filter f on the data source uid. It is checked with the SDK's own
+// parser, so a channel Grafana would refuse is this function's clear error
+// (ErrChannelTooLong when it is the length) rather than Grafana's
+// "invalid channel ID".
+func Channel(uid string, f wire.Filter) (string, error) {
+	path, err := ChannelPath(f)
+	if err != nil {
+		return "", err
+	}
+	ch := "ds/" + uid + "/" + path
+	if len(ch) > MaxChannel {
+		return "", fmt.Errorf("%w: %d characters, %d over the limit of %d; shorten the text, tool or agent filter, or choose fewer custom event names",
+			ErrChannelTooLong, len(ch), len(ch)-MaxChannel, MaxChannel)
+	}
+	if _, err := live.ParseChannel(ch); err != nil {
+		return "", fmt.Errorf("channel %q: %w (is the data source uid %q made of letters, digits, '-' and '_'?)", ch, err, uid)
+	}
+	return ch, nil
+}
 
 // ChannelPath encodes a live filter as the path of a Grafana Live channel,
-// "events" followed by "/key=value" for each filter set: s session, e event
-// names (sorted, '.'-separated), t tool, a agent, o outcome, q text. The same
-// filter always gives the same path, so panels with equal filters share one
-// upstream stream. Paths longer than MaxChannelPath are an error.
+// "events" followed by "/key=value" for each filter set (channelKeys). The
+// same filter always gives the same path, so panels with equal filters share
+// one upstream stream. Its length is checked by Channel, which knows the uid.
 func ChannelPath(f wire.Filter) (string, error) {
 	if f.Outcome != "" && !slices.Contains(wire.Outcomes, f.Outcome) {
 		return "", fmt.Errorf("outcome %q: want one of %s", f.Outcome, strings.Join(wire.Outcomes, ", "))
@@ -41,29 +91,54 @@ func ChannelPath(f wire.Filter) (string, error) {
 			b.WriteString("/" + key + "=" + encodeValue(v))
 		}
 	}
-	add("s", f.SessionID)
-	if len(f.Events) > 0 {
-		evs := slices.Clone(f.Events)
-		slices.Sort(evs)
-		evs = slices.Compact(evs)
+	if id, ok := canonicalUUID(f.SessionID); ok {
+		b.WriteString("/u=" + base64.RawURLEncoding.EncodeToString(id[:]))
+	} else {
+		add("s", f.SessionID)
+	}
+	var mask uint64
+	var other []string
+	for _, e := range f.Events {
+		if bit, ok := knownBit[e]; ok {
+			mask |= bit
+		} else {
+			other = append(other, e)
+		}
+	}
+	if mask != 0 {
+		b.WriteString("/k=" + strconv.FormatUint(mask, 36))
+	}
+	if len(other) > 0 {
+		slices.Sort(other)
+		other = slices.Compact(other)
 		all := true
-		for _, e := range evs {
+		for _, e := range other {
 			all = all && plain.MatchString(e)
 		}
 		if all {
-			b.WriteString("/e=" + strings.Join(evs, "."))
+			b.WriteString("/e=" + strings.Join(other, "."))
 		} else {
-			b.WriteString("/e=." + base64.RawURLEncoding.EncodeToString([]byte(strings.Join(evs, ","))))
+			b.WriteString("/e=." + base64.RawURLEncoding.EncodeToString([]byte(strings.Join(other, ","))))
 		}
 	}
 	add("t", f.Tool)
 	add("a", f.Agent)
 	add("o", f.Outcome)
 	add("q", f.Text)
-	if b.Len() > MaxChannelPath {
-		return "", fmt.Errorf("the live filters make a channel path of %d characters, over Grafana's limit of %d: shorten the text or session filter", b.Len(), MaxChannelPath)
-	}
 	return b.String(), nil
+}
+
+// canonicalUUID reports whether s is a UUID in its canonical lower-case form
+// (what Claude Code's session ids are), which the u segment restores exactly.
+func canonicalUUID(s string) (uuid.UUID, bool) {
+	if len(s) != 36 {
+		return uuid.UUID{}, false
+	}
+	id, err := uuid.Parse(s)
+	if err != nil || id.String() != s {
+		return uuid.UUID{}, false
+	}
+	return id, true
 }
 
 func encodeValue(v string) string {
@@ -94,11 +169,13 @@ func decodeValue(v string) (string, error) {
 var errChannel = errors.New("not a live channel path of this data source")
 
 // ParseChannelPath is the inverse of ChannelPath. It accepts exactly the paths
-// ChannelPath writes, so one filter has one path and one upstream stream.
+// ChannelPath writes, so one filter has one path and one upstream stream. The
+// filter's event names come back sorted as hookevent.KnownEvents orders them,
+// then the other names sorted.
 func ParseChannelPath(path string) (wire.Filter, error) {
 	var f wire.Filter
-	if len(path) > MaxChannelPath {
-		return f, fmt.Errorf("%w: longer than %d characters", errChannel, MaxChannelPath)
+	if len(path) > maxChannelPath {
+		return f, fmt.Errorf("%w: longer than %d characters", errChannel, maxChannelPath)
 	}
 	segs := strings.Split(path, "/")
 	if segs[0] != channelRoot {
@@ -115,7 +192,26 @@ func ParseChannelPath(path string) (wire.Filter, error) {
 			return f, fmt.Errorf("%w: key %q unknown, repeated or out of order", errChannel, key)
 		}
 		next += i + 1
-		if key == "e" {
+		switch key {
+		case "u":
+			b, err := base64.RawURLEncoding.DecodeString(raw)
+			if err != nil || len(b) != 16 {
+				return f, fmt.Errorf("%w: u: %q is not a base64url UUID", errChannel, raw)
+			}
+			f.SessionID = uuid.UUID(b).String()
+			continue
+		case "k":
+			mask, err := strconv.ParseUint(raw, 36, 64)
+			if err != nil || mask == 0 || bits.Len64(mask) > len(hookevent.KnownEvents) {
+				return f, fmt.Errorf("%w: k: %q is not a set of known event names", errChannel, raw)
+			}
+			for i, e := range hookevent.KnownEvents {
+				if mask&(1<<i) != 0 {
+					f.Events = append(f.Events, e)
+				}
+			}
+			continue
+		case "e":
 			var evs []string
 			if strings.HasPrefix(raw, ".") {
 				v, err := decodeValue(raw)
@@ -131,7 +227,7 @@ func ParseChannelPath(path string) (wire.Filter, error) {
 					return f, fmt.Errorf("%w: empty event name in %q", errChannel, raw)
 				}
 			}
-			f.Events = evs
+			f.Events = append(f.Events, evs...)
 			continue
 		}
 		v, err := decodeValue(raw)

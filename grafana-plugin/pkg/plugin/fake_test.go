@@ -3,6 +3,7 @@ package plugin_test
 import (
 	"encoding/json"
 	"flag"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -132,6 +133,13 @@ func (fe *fakeExporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		items, next := page(match, q, fe.pageMax)
 		writeJSON(w, http.StatusOK, wire.EventsPage{Events: items, NextCursor: next})
+	case r.URL.Path == "/api/v1/events/rate":
+		rq, err := wire.ParseRateQuery(q)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, wire.Error{Error: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, countRates(fe.events, rq))
 	case r.URL.Path == "/api/v1/sessions":
 		var match []wire.Session
 		for _, s := range fe.sessions {
@@ -203,4 +211,32 @@ func newServer(tb testing.TB, h http.HandlerFunc) *httptest.Server {
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
 	return srv
+}
+
+// countRates counts events as the exporter's rate route does, one by one.
+func countRates(evs []wire.Event, q wire.RateQuery) wire.EventRates {
+	n := q.Buckets()
+	counts := map[string][]int64{}
+	for i := range evs {
+		ev := &evs[i]
+		if !q.Filter.Match(ev) {
+			continue
+		}
+		name := ev.Event
+		if q.By == wire.RateByTool {
+			name = ev.Tool
+		}
+		if name == "" {
+			continue
+		}
+		if counts[name] == nil {
+			counts[name] = make([]int64, n)
+		}
+		counts[name][ev.Time.Sub(q.Filter.From)/q.Step]++
+	}
+	out := wire.EventRates{Start: q.Filter.From, StepMS: q.Step.Milliseconds(), Buckets: n, By: q.By, Series: []wire.RateSeries{}}
+	for _, name := range slices.Sorted(maps.Keys(counts)) {
+		out.Series = append(out.Series, wire.RateSeries{Name: name, Counts: counts[name]})
+	}
+	return out
 }

@@ -289,12 +289,15 @@ func withOpenRoot(sd *wire.SessionDetail) []wire.Span {
 	return append([]wire.Span{root}, sd.Spans...)
 }
 
-// buckets count events per interval and event name for event-rate.
+// buckets hold the events per interval and event name (or tool) of an
+// event-rate query, as the exporter counted them.
 type buckets struct {
 	start  time.Time
 	step   time.Duration
 	n      int
 	counts map[string][]float64
+	// label is the series' label name: event or tool.
+	label string
 }
 
 // maxBuckets bounds the points of an event-rate series.
@@ -321,17 +324,22 @@ func newBuckets(from, to time.Time, interval time.Duration, maxPoints int64) *bu
 	return &buckets{start: start, step: step, n: n, counts: map[string][]float64{}}
 }
 
-func (b *buckets) add(ev *wire.Event) {
-	i := int(ev.Time.Sub(b.start) / b.step)
-	if ev.Time.Before(b.start) || i >= b.n {
-		return
+// query is the exporter's count of the events f selects into these buckets.
+func (b *buckets) query(f wire.Filter, by string) wire.RateQuery {
+	f.From, f.To = b.start, b.start.Add(time.Duration(b.n)*b.step)
+	return wire.RateQuery{Filter: f, Step: b.step, By: by}
+}
+
+// fill takes the exporter's counts, labelled by what they are grouped by.
+func (b *buckets) fill(r *wire.EventRates) {
+	b.label = r.By
+	for _, s := range r.Series {
+		c := make([]float64, b.n)
+		for i, v := range s.Counts[:min(len(s.Counts), b.n)] {
+			c[i] = float64(v)
+		}
+		b.counts[s.Name] = c
 	}
-	c, ok := b.counts[ev.Event]
-	if !ok {
-		c = make([]float64, b.n)
-		b.counts[ev.Event] = c
-	}
-	c[i]++
 }
 
 func (b *buckets) frame() *data.Frame {
@@ -341,7 +349,7 @@ func (b *buckets) frame() *data.Frame {
 	}
 	f := data.NewFrame("event-rate", data.NewField("time", nil, times))
 	for _, name := range slices.Sorted(maps.Keys(b.counts)) {
-		fld := data.NewField("events", data.Labels{"event": name}, b.counts[name])
+		fld := data.NewField("events", data.Labels{b.label: name}, b.counts[name])
 		fld.Config = &data.FieldConfig{DisplayNameFromDS: name, Unit: "short", Interval: float64(b.step.Milliseconds())}
 		f.Fields = append(f.Fields, fld)
 	}

@@ -33,8 +33,6 @@ const (
 	MaxSessionsLimit     = 5000
 	// pageSize is what one request to the exporter asks for.
 	pageSize = 1000
-	// maxRateEvents bounds the events an event-rate query reads.
-	maxRateEvents = 200000
 )
 
 // Query is the JSON model of one query, as the QueryEditor writes it.
@@ -55,6 +53,9 @@ type Query struct {
 	Limit int `json:"limit,omitempty"`
 	// ActiveOnly restricts a sessions query to active sessions.
 	ActiveOnly bool `json:"activeOnly,omitempty"`
+	// GroupBy is what an event-rate query's series are: event (the
+	// default) or tool.
+	GroupBy string `json:"groupBy,omitempty"`
 }
 
 // filter is the query's event filter, without a time range.
@@ -80,6 +81,9 @@ func (q Query) filter() wire.Filter {
 func (q Query) validate() error {
 	if q.Outcome != "" && !slices.Contains(wire.Outcomes, strings.TrimSpace(q.Outcome)) {
 		return fmt.Errorf("outcome %q: want one of %s", q.Outcome, strings.Join(wire.Outcomes, ", "))
+	}
+	if q.GroupBy != "" && q.GroupBy != wire.RateByEvent && q.GroupBy != wire.RateByTool {
+		return fmt.Errorf("groupBy %q: want %s or %s", q.GroupBy, wire.RateByEvent, wire.RateByTool)
 	}
 	if q.Limit < 0 {
 		return fmt.Errorf("limit %d: want a positive number", q.Limit)
@@ -259,43 +263,29 @@ func (d *Datasource) querySessionTrace(ctx context.Context, q Query) (data.Frame
 }
 
 func (d *Datasource) queryEventRate(ctx context.Context, dq backend.DataQuery, q Query) (data.Frames, error) {
-	f := q.filter()
-	f.From, f.To = dq.TimeRange.From, dq.TimeRange.To
 	b := newBuckets(dq.TimeRange.From, dq.TimeRange.To, dq.Interval, dq.MaxDataPoints)
-	var (
-		cursor string
-		read   int
-	)
-	for read < maxRateEvents {
-		page, err := d.client.Events(ctx, exporterapi.EventsQuery{Filter: f, Limit: pageSize, Cursor: cursor, Ascending: true})
-		if err != nil {
-			return nil, err
-		}
-		for i := range page.Events {
-			b.add(&page.Events[i])
-		}
-		read += len(page.Events)
-		cursor = page.NextCursor
-		if cursor == "" || len(page.Events) == 0 {
-			break
-		}
+	by := q.GroupBy
+	if by == "" {
+		by = wire.RateByEvent
 	}
-	frame := b.frame()
-	if cursor != "" {
-		frame.AppendNotices(data.Notice{
-			Severity: data.NoticeSeverityWarning,
-			Text:     fmt.Sprintf("Counted the first %d events of the time range only; narrow the range or the filters.", read),
-		})
+	r, err := d.client.EventRates(ctx, b.query(q.filter(), by))
+	if err != nil {
+		var se *exporterapi.StatusError
+		if errors.As(err, &se) && se.Code == http.StatusNotFound {
+			return nil, fmt.Errorf("the exporter does not count event rates (%w): upgrade it to a version that serves %s", err, exporterapi.RouteEventRate)
+		}
+		return nil, err
 	}
-	return data.Frames{frame}, nil
+	b.fill(r)
+	return data.Frames{b.frame()}, nil
 }
 
 func (d *Datasource) queryLive(q Query) (data.Frames, error) {
-	path, err := ChannelPath(q.filter())
+	ch, err := Channel(d.uid, q.filter())
 	if err != nil {
 		return nil, badQuery("%v", err)
 	}
 	frame := d.eventsFrame(nil)
-	frame.Meta.Channel = "ds/" + d.uid + "/" + path
+	frame.Meta.Channel = ch
 	return data.Frames{frame}, nil
 }

@@ -52,11 +52,16 @@ func TestQueryData(t *testing.T) {
 		{name: "session-trace-no-session", queryType: "session-trace", query: map[string]any{}, wantStatus: backend.StatusBadRequest,
 			wantErr: "a session-trace query needs a session id"},
 		{name: "event-rate", queryType: "event-rate", query: map[string]any{}, interval: time.Minute,
-			wantRoute: "/api/v1/events", wantParams: map[string]string{"order": "asc"}},
-		{name: "event-rate-filtered", queryType: "event-rate", query: map[string]any{"events": []string{"PreToolUse"}}, interval: 30 * time.Second},
+			wantRoute: "/api/v1/events/rate", wantParams: map[string]string{"from": "2026-05-01T10:00:00Z", "to": "2026-05-01T10:05:00Z", "step": "60000", "by": "event"}},
+		{name: "event-rate-filtered", queryType: "event-rate", query: map[string]any{"events": []string{"PreToolUse"}}, interval: 30 * time.Second,
+			wantRoute: "/api/v1/events/rate", wantParams: map[string]string{"event": "PreToolUse", "step": "30000"}},
+		{name: "event-rate-tool", queryType: "event-rate", query: map[string]any{"groupBy": "tool"}, interval: time.Minute,
+			wantRoute: "/api/v1/events/rate", wantParams: map[string]string{"by": "tool"}},
+		{name: "event-rate-bad-group", queryType: "event-rate", query: map[string]any{"groupBy": "session"}, wantStatus: backend.StatusBadRequest,
+			wantErr: `groupBy "session": want event or tool`},
 		{name: "live", queryType: "live", query: map[string]any{"session": "5f0c2a9e-3b7d-4c41-9e62-8d1f0b7a4c13", "events": []string{"PreToolUse", "PostToolUse"}, "text": "npm test"}},
 		{name: "live-too-long", queryType: "live", query: map[string]any{"text": strings.Repeat("x", 200)}, wantStatus: backend.StatusBadRequest,
-			wantErr: "the live filters make a channel path of 209 characters, over Grafana's limit of 160: shorten the text or session filter"},
+			wantErr: "the live filters are too long for a Grafana Live channel: 225 characters, 65 over the limit of 160; shorten the text, tool or agent filter, or choose fewer custom event names"},
 		{name: "bad-outcome", queryType: "events", query: map[string]any{"outcome": "maybe"}, wantStatus: backend.StatusBadRequest,
 			wantErr: `outcome "maybe": want one of success, failure, interrupted, denied`},
 		{name: "unknown-type", queryType: "logs", query: map[string]any{}, wantStatus: backend.StatusBadRequest,
@@ -93,6 +98,9 @@ func TestQueryData(t *testing.T) {
 			reqs := fe.requests(tt.wantRoute)
 			if len(reqs) == 0 {
 				t.Fatalf("no request to %s", tt.wantRoute)
+			}
+			if tt.queryType == "event-rate" && (len(reqs) != 1 || len(fe.requests("/api/v1/events")) != 0) {
+				t.Errorf("event-rate made %d requests to %s and %d to /api/v1/events, want one and none", len(reqs), tt.wantRoute, len(fe.requests("/api/v1/events")))
 			}
 			for _, r := range reqs {
 				got := map[string]string{}

@@ -65,6 +65,18 @@ describe('QueryEditor', () => {
     expect(screen.getByPlaceholderText('Bash')).toBeInTheDocument();
   });
 
+  it('groups an event rate by tool', () => {
+    const { onChange, onRunQuery } = setup({ refId: 'A', queryType: QueryType.EventRate });
+    fireEvent.click(screen.getByLabelText('Tool name'));
+    expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: QueryType.EventRate, groupBy: 'tool' });
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+  });
+
+  it('offers no grouping outside event-rate queries', () => {
+    setup({ refId: 'A', queryType: QueryType.Events });
+    expect(screen.queryByText('Group by')).not.toBeInTheDocument();
+  });
+
   it('toggles active sessions', () => {
     const { onChange, onRunQuery } = setup({ refId: 'A', queryType: QueryType.Sessions });
     fireEvent.click(document.getElementById('query-active')!);

@@ -21,6 +21,11 @@ const OUTCOME_OPTIONS: Array<SelectableValue<string>> = [
   ...OUTCOMES.map((o) => ({ label: o, value: o })),
 ];
 
+const GROUP_BY_OPTIONS: Array<SelectableValue<'event' | 'tool'>> = [
+  { label: 'Event name', value: 'event', description: 'One series per event name' },
+  { label: 'Tool name', value: 'tool', description: 'One series per tool (events without a tool are not counted)' },
+];
+
 const LABEL_WIDTH = 12;
 
 /** The query type and the filters that apply to it. */
@@ -91,6 +96,17 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
               options={OUTCOME_OPTIONS}
               value={query.outcome ?? ''}
               onChange={(v) => update({ outcome: v.value || undefined })}
+            />
+          </InlineField>
+        </InlineFieldRow>
+      )}
+      {queryType === QueryType.EventRate && (
+        <InlineFieldRow>
+          <InlineField label="Group by" labelWidth={LABEL_WIDTH}>
+            <RadioButtonGroup<'event' | 'tool'>
+              options={GROUP_BY_OPTIONS}
+              value={query.groupBy ?? 'event'}
+              onChange={(v) => update({ groupBy: v === 'event' ? undefined : v })}
             />
           </InlineField>
         </InlineFieldRow>

@@ -1,11 +1,14 @@
 // Builds src/module.ts into dist/module.js as an AMD module that Grafana loads,
 // with Grafana's own packages left as externals, and copies plugin.json, the
-// images and the README next to it (as create-plugin's config does).
+// images, the README, CHANGELOG and LICENSE next to it (what create-plugin's
+// webpack config does; see ../README.md).
 const path = require('path');
 const CopyWebpackPlugin = require('copy-webpack-plugin');
 
-const pkg = require('./package.json');
-const pluginJson = require('./src/plugin.json');
+// The plugin's directory: this file is in .config/webpack/.
+const root = path.resolve(__dirname, '..', '..');
+const pkg = require(path.join(root, 'package.json'));
+const pluginJson = require(path.join(root, 'src', 'plugin.json'));
 
 // Packages Grafana provides at run time: bundling them would load a second copy.
 const EXTERNALS = [
@@ -36,7 +39,7 @@ module.exports = (_env, argv) => {
   const production = argv.mode !== 'development';
   return {
     mode: production ? 'production' : 'development',
-    context: path.join(__dirname, 'src'),
+    context: path.join(root, 'src'),
     devtool: production ? 'source-map' : 'eval-source-map',
     entry: { module: './module.ts' },
     externals: [
@@ -53,7 +56,7 @@ module.exports = (_env, argv) => {
       clean: { keep: /^gpx_/ }, // the backend binaries are built into dist/ too
       filename: '[name].js',
       library: { type: 'amd' },
-      path: path.resolve(__dirname, 'dist'),
+      path: path.join(root, 'dist'),
       publicPath: `public/plugins/${pluginJson.id}/`,
       uniqueName: pluginJson.id,
     },
@@ -91,6 +94,8 @@ module.exports = (_env, argv) => {
           },
           { from: 'img/**/*', to: '.' },
           { from: '../README.md', to: '.' },
+          { from: '../CHANGELOG.md', to: '.' },
+          { from: '../LICENSE', to: '.' },
         ],
       }),
     ],
