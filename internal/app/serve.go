@@ -220,7 +220,7 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		}
 		follower = transcript.NewFollower(transcript.Options{AllowedDirs: dirs, Logger: logger})
 	}
-	tracker := session.New(session.Options{
+	trackerOpts := session.Options{
 		Prices:          prices,
 		IdleTimeout:     c.idleTimeout,
 		MaxSessions:     c.maxSessions,
@@ -228,7 +228,8 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		MaxMCPTools:     c.maxMCPTools,
 		CaptureContent:  c.captureContent,
 		ContentMaxBytes: c.contentMaxBytes,
-	})
+	}
+	tracker := session.New(trackerOpts)
 	headers, err := parseHeaders(c.otlpHeaders)
 	if err != nil {
 		return err
@@ -344,7 +345,7 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		MaxRecordBytes: c.maxRecordBytes,
 		AllowedHosts:   allowed,
 		IngestRate:     c.ingestRate,
-		Ready:          readiness(c.spoolDir, pl, 3*c.checkpointEvery+10*time.Second),
+		Ready:          readiness(c.spoolDir, pl, 3*c.checkpointEvery+10*time.Second, st),
 		Logger:         logger,
 		Extra:          extra,
 	}, reg)
@@ -375,6 +376,16 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	})
 	if st != nil {
 		inputs.Go(func() error { return st.RunRetention(inputsCtx, time.Minute) })
+		if st.NeedsRebuild() {
+			rb := &storeRebuild{store: st, spoolDir: c.spoolDir, tracker: trackerOpts, payloadMax: c.storePayloadMax, capture: c.captureContent, logger: logger}
+			inputs.Go(func() error {
+				// The store is optional: a failed rebuild is reported, the daemon goes on.
+				if err := ignoreCanceled(rb.run(inputsCtx)); err != nil {
+					logger.Error("event store: rebuild failed; it is tried again at the next start", "err", err)
+				}
+				return nil
+			})
+		}
 	}
 	inputs.Go(func() error {
 		<-inputsCtx.Done()
@@ -411,6 +422,14 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	return errors.Join(pipeErr, inputErr, traceErr)
 }
 
+// ignoreCanceled drops the error of work cut short by shutdown.
+func ignoreCanceled(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
 // traceSink adapts the tracing sink to the pipeline.
 type traceSink struct{ s *tracing.Sink }
 
@@ -423,10 +442,15 @@ func (t traceSink) Consume(ctx context.Context, b *pipeline.Batch) error {
 
 // readiness reports ready when the spool dir is readable and the checkpoint is
 // not older than stale while the daemon has work.
-func readiness(spoolDir string, pl *pipeline.Pipeline, stale time.Duration) func() error {
+func readiness(spoolDir string, pl *pipeline.Pipeline, stale time.Duration, st *store.Store) func() error {
 	return func() error {
 		if _, err := os.ReadDir(spoolDir); err != nil {
 			return fmt.Errorf("spool dir unreadable: %w", err)
+		}
+		if st != nil {
+			if err := st.Health(); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
 		}
 		var err error
 		pl.Snapshot(func(s pipeline.Stats) {

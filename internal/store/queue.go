@@ -69,6 +69,9 @@ type queue struct {
 	urgent  bool
 	closing bool
 	done    chan struct{} // closed when the writer returns
+	// fault is the store's health: failing commits, a declared failure
+	// (recover.go).
+	fault faultState
 
 	// rmu serialises numbering (Enqueue and Insert), which reads the store
 	// outside mu.
@@ -114,10 +117,25 @@ func (s *Store) enqueue(ctx context.Context, events []wire.Event, spans []sessio
 	q.rmu.Lock()
 	defer q.rmu.Unlock()
 	if err := s.waitSpace(ctx, len(events), queuedBytes(events)); err != nil {
+		if errors.Is(err, errFailingFull) {
+			// The queue is full and the writer cannot empty it: waiting
+			// would stall the pipeline, and with it metrics and the stream.
+			s.declareFailed(err)
+			err = ErrFailed
+		}
+		if errors.Is(err, ErrFailed) {
+			q.mu.Lock()
+			q.fault.dropped += int64(len(events))
+			q.mu.Unlock()
+		}
 		return err
 	}
 	fresh, err := s.number(ctx, events)
 	if err != nil {
+		if isCorrupt(err) {
+			s.declareFailed(err)
+			return ErrFailed
+		}
 		return err
 	}
 	s.pack(fresh)
@@ -184,12 +202,22 @@ func (s *Store) pack(events []wire.Event) {
 func (s *Store) waitSpace(ctx context.Context, n, nb int) error {
 	q := &s.q
 	return q.wait(ctx, func() (bool, error) {
+		if q.fault.failed != nil {
+			return false, ErrFailed
+		}
 		if q.closing {
 			return false, errStoreClosed
 		}
-		return q.events == 0 || (q.events+n <= DefaultQueueEvents && q.bytes+nb <= DefaultQueueBytes), nil
+		room := q.events == 0 || (q.events+n <= DefaultQueueEvents && q.bytes+nb <= DefaultQueueBytes)
+		if !room && q.fault.lastErr != nil {
+			return false, fmt.Errorf("%w: %w", errFailingFull, q.fault.lastErr)
+		}
+		return room, nil
 	})
 }
+
+// errFailingFull: the queue is full while commits fail.
+var errFailingFull = errors.New("store queue full while commits fail")
 
 // queuedBytes is the memory a queued batch holds, as the queue counts it.
 func queuedBytes(events []wire.Event) int {
@@ -359,7 +387,7 @@ func (s *Store) Mark() uint64 {
 // ends or the store is closed with batches it could not commit.
 func (s *Store) WaitDurable(ctx context.Context, mark uint64) error {
 	q := &s.q
-	return q.wait(ctx, func() (bool, error) { return q.durable >= mark, nil })
+	return q.wait(ctx, func() (bool, error) { return q.durable >= mark || q.fault.released, nil })
 }
 
 // WaitSeq blocks until the events numbered up to seq are committed (and so
@@ -370,7 +398,7 @@ func (s *Store) WaitSeq(ctx context.Context, seq int64) error {
 	return q.wait(ctx, func() (bool, error) {
 		// Everything numbered is committed when nothing is queued: a seq
 		// above every reserved one (an old stream's) is not waited for.
-		if s.maxSeq.Load() >= seq || len(q.items) == 0 {
+		if s.maxSeq.Load() >= seq || len(q.items) == 0 || q.fault.failed != nil {
 			return true, nil
 		}
 		q.urgent = true
@@ -389,8 +417,12 @@ func (s *Store) writer() {
 	backoff := time.Duration(0)
 	for {
 		q.mu.Lock()
-		n, closing := len(q.items), q.closing
+		n, closing, failed := len(q.items), q.closing, q.fault.failed
 		q.mu.Unlock()
+		if failed != nil {
+			s.dropFailed()
+			return
+		}
 		if n == 0 {
 			if closing {
 				return
@@ -406,10 +438,19 @@ func (s *Store) writer() {
 		q.mu.Lock()
 		closing = q.closing
 		q.mu.Unlock()
+		s.noteCommit(err)
 		switch {
 		case err == nil || sync:
 			backoff = 0
 			s.finish(group, err)
+			if isCorrupt(err) {
+				s.declareFailed(err)
+			}
+		case isCorrupt(err):
+			// Retrying cannot help: stop storing, so that nothing waits
+			// for the store (recover.go).
+			s.commitFailures.Add(1)
+			s.declareFailed(err)
 		case closing:
 			// Not retried at shutdown: the spool still holds these events
 			// and the pipeline's checkpoint has not passed them. Nothing
@@ -541,6 +582,40 @@ func (s *Store) finish(group []*item, err error) {
 	for _, it := range group {
 		if it.done != nil {
 			it.done <- err
+		}
+	}
+}
+
+// noteCommit records a commit's outcome for Health.
+func (s *Store) noteCommit(err error) {
+	q := &s.q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err == nil {
+		q.fault.lastErr = nil
+		return
+	}
+	if q.fault.lastErr == nil {
+		q.fault.failingAt = s.opts.Now()
+	}
+	q.fault.lastErr = err
+	q.broadcast() // a waiting Enqueue re-checks: full and failing
+}
+
+// dropFailed empties the queue of a failed store; synchronous inserts get
+// ErrFailed. The events stay in the spool, and the rebuild marker says so.
+func (s *Store) dropFailed() {
+	q := &s.q
+	q.mu.Lock()
+	items := q.items
+	q.items, q.events, q.bytes = nil, 0, 0
+	clear(q.pending)
+	q.fault.dropped += int64(countEvents(items))
+	q.broadcast()
+	q.mu.Unlock()
+	for _, it := range items {
+		if it.done != nil {
+			it.done <- ErrFailed
 		}
 	}
 }
