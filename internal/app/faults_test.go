@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -217,4 +218,181 @@ func TestFaultCorruptStore(t *testing.T) {
 		}
 		return len(ids) == len(sent), fmt.Errorf("%d of %d stored", len(ids), len(sent))
 	})
+}
+
+// TestFaultCrossSitePost (item 2, acceptance 3): what a web page on another
+// site can send to the default listener (text/plain, or JSON with a foreign
+// Origin) gets 403 and changes nothing; Claude Code's http hooks and curl
+// still get in.
+func TestFaultCrossSitePost(t *testing.T) {
+	d := startDaemon(t, t.TempDir(), nil)
+	hook := `{"session_id":"csrf","hook_event_name":"Notification","notification_type":"idle_prompt","message":"x"}`
+	post := func(path, ctype, origin, site string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, "http://"+d.addr+path, strings.NewReader(hook))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, c := range []struct{ path, ctype, origin, site string }{
+		{"/v1/hooks", "text/plain;charset=UTF-8", "https://evil.example", "cross-site"},
+		{"/v1/events", "text/plain", "https://evil.example", ""},
+		{"/v1/hooks", "text/plain", "", ""},
+		{"/v1/hooks", "application/x-www-form-urlencoded", "", ""},
+		{"/v1/hooks", "multipart/form-data; boundary=x", "", ""},
+		{"/v1/hooks", "application/json", "https://evil.example", ""},
+		{"/v1/hooks", "application/json", "http://localhost:1", "same-site"},
+	} {
+		if code := post(c.path, c.ctype, c.origin, c.site); code != http.StatusForbidden {
+			t.Errorf("POST %s %q Origin %q Sec-Fetch-Site %q: %d, want 403", c.path, c.ctype, c.origin, c.site, code)
+		}
+	}
+	// Non-browser clients and the exporter's own origin.
+	if code := post("/v1/hooks", "application/json", "", ""); code != http.StatusNoContent {
+		t.Errorf("Claude Code http hook: %d", code)
+	}
+	if code := post("/v1/events", "application/x-ndjson", "", ""); code != http.StatusOK {
+		t.Errorf("curl batch: %d", code)
+	}
+	if code := post("/v1/hooks", "application/json", "http://"+d.addr, "same-origin"); code != http.StatusNoContent {
+		t.Errorf("same origin: %d", code)
+	}
+	d.waitApplied(t, 10*time.Second, 3)
+	if n := countRecords(t, d.spoolDir); n != 3 {
+		t.Errorf("spool holds %d records, want the 3 accepted", n)
+	}
+	mfs, err := d.metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sum(mfs, "claude_hooks_http_ingest_rejected_total", map[string]string{"reason": "cross_site"}); got != 7 {
+		t.Errorf("rejected{reason=cross_site} = %v, want 7", got)
+	}
+}
+
+// TestFaultSlowBody (item 9): a client that sends its headers and then a
+// body byte by byte, or nothing, is cut off by the read timeout instead of
+// holding a connection forever.
+func TestFaultSlowBody(t *testing.T) {
+	d := startDaemon(t, t.TempDir(), nil, "--web.read-timeout=1s")
+	conns := faultScale(20, 300)
+	var open []net.Conn
+	for range conns {
+		c, err := net.Dial("tcp", d.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "POST /v1/hooks HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"a\":", d.addr)
+		open = append(open, c)
+	}
+	for i, c := range open {
+		// The server closes it (after a 4xx or without an answer) well
+		// before this generous bound; the old daemon never did.
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		_, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatalf("connection %d still open after 20 s with a 1 s read timeout: %v", i, err)
+		}
+	}
+}
+
+// TestFaultConcurrentLargeBatches (item 5, acceptance 4): many large
+// /v1/events bodies at once from loopback keep the daemon's peak memory
+// bounded, and every accepted event is stored once.
+func TestFaultConcurrentLargeBatches(t *testing.T) {
+	d := startDaemon(t, t.TempDir(), nil)
+	clients := faultScale(6, 20)
+	batchBytes := faultScale(20<<20, 60<<20)
+	line := strings.Repeat("y", 4000)
+	errs := make(chan error, clients)
+	accepted := make(chan int, clients)
+	for c := range clients {
+		go func() {
+			var b strings.Builder
+			n := 0
+			for b.Len() < batchBytes {
+				fmt.Fprintf(&b, `{"session_id":"big-%d","hook_event_name":"Notification","notification_type":"idle_prompt","message":"%d %s"}`+"\n", c, n, line)
+				n++
+			}
+			resp, err := http.Post("http://"+d.addr+"/v1/events", "application/x-ndjson", strings.NewReader(b.String()))
+			if err != nil {
+				errs <- err
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				errs <- fmt.Errorf("POST /v1/events: %s %s", resp.Status, body)
+				return
+			}
+			accepted <- n
+			errs <- nil
+		}()
+	}
+	total := 0
+	for range clients {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range clients {
+		total += <-accepted
+	}
+	d.waitApplied(t, 5*time.Minute, float64(total))
+	waitFor(t, 5*time.Minute, "every accepted event stored", func() (bool, error) {
+		var st wire.Status
+		getJSON(t, "http://"+d.addr+"/api/v1/status", &st)
+		return st.StoreEvents >= int64(total), fmt.Errorf("%d of %d stored", st.StoreEvents, total)
+	})
+	ids, err := storedIDs(t, d.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, n := range ids {
+		if n != 1 {
+			t.Fatalf("event %s stored %d times", id, n)
+		}
+	}
+	if len(ids) != total {
+		t.Fatalf("%d distinct events stored, want %d", len(ids), total)
+	}
+	peak := peakRSS(t, d.cmd.Process.Pid)
+	t.Logf("%d clients x %d MiB: %d events, peak RSS %d MiB", clients, batchBytes>>20, total, peak>>20)
+	if peak > 300<<20 {
+		t.Errorf("peak RSS %d MiB, want under 300 MiB", peak>>20)
+	}
+}
+
+// peakRSS reads a process's peak resident set (VmHWM).
+func peakRSS(tb testing.TB, pid int) int64 {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb << 10
+		}
+	}
+	tb.Fatal("no VmHWM in /proc status")
+	return 0
 }

@@ -72,6 +72,8 @@ type serveConfig struct {
 	storeMaxBytes   int64
 	storePayloadMax int
 	storeCommit     time.Duration
+
+	web *webLimits
 }
 
 func serveFlags(env func(string) string) (*flag.FlagSet, *serveConfig) {
@@ -110,6 +112,7 @@ func serveFlags(env func(string) string) (*flag.FlagSet, *serveConfig) {
 	fs.Int64Var(&c.storeMaxBytes, "store.retention.size", 2<<30, "the store is kept under this many bytes; the oldest events go first")
 	fs.IntVar(&c.storePayloadMax, "store.payload-max-bytes", 64<<10, "payload bytes kept per stored event (the full payload stays in the spool)")
 	fs.DurationVar(&c.storeCommit, "store.commit-delay", store.DefaultCommitDelay, "how long stored events gather before one transaction commits them (the live stream does not wait; a query has what is queued committed first; 0 commits at once)")
+	c.web = webLimitFlags(fs)
 	fs.StringVar(&c.otlpHeaders, "otlp.headers", "", "extra OTLP headers as key=value,key=value (default from OTEL_EXPORTER_OTLP_[TRACES_]HEADERS)")
 	return fs, c
 }
@@ -339,15 +342,17 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	extra["/api/v1/"] = apiHandler
 	extra["GET /api/v1/stream"] = broker
 	srv, err := server.New(server.Options{
-		Spool:          writer,
-		Gatherer:       reg,
-		Token:          token,
-		MaxRecordBytes: c.maxRecordBytes,
-		AllowedHosts:   allowed,
-		IngestRate:     c.ingestRate,
-		Ready:          readiness(c.spoolDir, pl, 3*c.checkpointEvery+10*time.Second, st),
-		Logger:         logger,
-		Extra:          extra,
+		Spool:            writer,
+		Gatherer:         reg,
+		Token:            token,
+		MaxRecordBytes:   c.maxRecordBytes,
+		AllowedHosts:     allowed,
+		IngestRate:       c.ingestRate,
+		AllowCrossSite:   c.web.allowCrossSite,
+		MaxInflightBytes: c.web.maxInflightBytes,
+		Ready:            readiness(c.spoolDir, pl, 3*c.checkpointEvery+10*time.Second, st),
+		Logger:           logger,
+		Extra:            extra,
 	}, reg)
 	if err != nil {
 		return err
@@ -356,7 +361,7 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.listen, err)
 	}
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: c.web.readTimeout, IdleTimeout: c.web.idleTimeout}
 	logger.Info("serving", "address", ln.Addr().String(), "spool_dir", c.spoolDir, "state_dir", c.stateDir, "traces", traces.Enabled(), "version", Version)
 
 	// Inputs (HTTP, legacy watcher) stop first; the pipeline drains what reached
