@@ -350,6 +350,7 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		IngestRate:       c.ingestRate,
 		AllowCrossSite:   c.web.allowCrossSite,
 		MaxInflightBytes: c.web.maxInflightBytes,
+		BodyReadTimeout:  c.web.readTimeout,
 		Ready:            readiness(c.spoolDir, pl, 3*c.checkpointEvery+10*time.Second, st),
 		Logger:           logger,
 		Extra:            extra,

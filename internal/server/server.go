@@ -74,6 +74,10 @@ type Options struct {
 	// request waits until its declared size fits; one larger than the bound
 	// waits until it is alone.
 	MaxInflightBytes int64
+	// BodyReadTimeout, when set, is the time a request has to send its body
+	// from when it got its turn (MaxInflightBytes): the server's ReadTimeout
+	// counts from the headers and would include the wait.
+	BodyReadTimeout time.Duration
 	// Ready reports whether the daemon is ready to serve (spool readable,
 	// checkpoint fresh); nil means always ready.
 	Ready  func() error
@@ -111,8 +115,8 @@ const (
 	ReasonHost        = "forbidden_host"
 	ReasonMethod      = "bad_method"
 	ReasonRateLimited = "rate_limited"
-	ReasonCrossSite   = "cross_site"   // a browser request from another site, or a content type a browser sends cross-site
-	ReasonClientGone  = "client_gone"  // the client left while its request waited for room (MaxInflightBytes)
+	ReasonCrossSite   = "cross_site"  // a browser request from another site, or a content type a browser sends cross-site
+	ReasonClientGone  = "client_gone" // the client left while its request waited for room (MaxInflightBytes)
 )
 
 // DefaultMaxInflightBytes is the default of Options.MaxInflightBytes.
@@ -278,6 +282,9 @@ func (s *Server) limited(h http.HandlerFunc, maxBody func() int64) http.HandlerF
 			return
 		}
 		defer s.inflight.Release(n)
+		if s.opts.BodyReadTimeout > 0 {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.BodyReadTimeout))
+		}
 		h(w, r)
 	}
 }
