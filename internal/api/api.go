@@ -22,6 +22,8 @@ type History interface {
 	// newest event's seq.
 	Stats(ctx context.Context) (bytes int64, events int64, err error)
 	MaxSeq(ctx context.Context) (int64, error)
+	// Health is nil while the store's commits succeed.
+	Health() error
 }
 
 // Options configures the handler.
@@ -63,6 +65,21 @@ type handler struct {
 	opts Options
 }
 
+// storeUp answers 503 and reports false when there is no store or it cannot
+// answer truly: its commits fail or it was declared failed (stale data would
+// look like an answer).
+func (h *handler) storeUp(w http.ResponseWriter) bool {
+	if h.opts.Store == nil {
+		writeError(w, http.StatusServiceUnavailable, ErrStoreDisabled)
+		return false
+	}
+	if err := h.opts.Store.Health(); err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return false
+	}
+	return true
+}
+
 // get answers other methods than GET and HEAD with 405.
 func get(fn http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -76,8 +93,7 @@ func get(fn http.HandlerFunc) http.HandlerFunc {
 }
 
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
-	if h.opts.Store == nil {
-		writeError(w, http.StatusServiceUnavailable, ErrStoreDisabled)
+	if !h.storeUp(w) {
 		return
 	}
 	q := r.URL.Query()
@@ -109,8 +125,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) sessions(w http.ResponseWriter, r *http.Request) {
-	if h.opts.Store == nil {
-		writeError(w, http.StatusServiceUnavailable, ErrStoreDisabled)
+	if !h.storeUp(w) {
 		return
 	}
 	q := r.URL.Query()
@@ -149,8 +164,7 @@ func (h *handler) sessions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) session(w http.ResponseWriter, r *http.Request) {
-	if h.opts.Store == nil {
-		writeError(w, http.StatusServiceUnavailable, ErrStoreDisabled)
+	if !h.storeUp(w) {
 		return
 	}
 	id := r.PathValue("id")

@@ -66,6 +66,10 @@ var (
 		"Transactions the event store committed (each holds every batch queued since the last).", nil, nil)
 	storeFailuresDesc = prometheus.NewDesc(metrics.Namespace+"_store_commit_failures_total",
 		"Event store commits that failed; each is retried with backoff and the checkpoint waits for it.", nil, nil)
+	storeUpDesc = prometheus.NewDesc(metrics.Namespace+"_store_up",
+		"1 while the event store commits; 0 while its commits fail or after it was declared failed (see /readyz and the log).", nil, nil)
+	storeNotStoredDesc = prometheus.NewDesc(metrics.Namespace+"_store_events_not_stored_total",
+		"Events the failed event store did not keep; the spool holds them and the next start rebuilds the store from it.", nil, nil)
 	subscribersDesc = prometheus.NewDesc(metrics.Namespace+"_stream_subscribers",
 		"Clients connected to the live event stream.", nil, nil)
 	streamDroppedDesc = prometheus.NewDesc(metrics.Namespace+"_stream_subscribers_dropped_total",
@@ -85,7 +89,7 @@ var _ prometheus.Collector = (*runtimeCollector)(nil)
 
 func (c *runtimeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{spansExportedDesc, spansDroppedDesc, storeBytesDesc, storeEventsDesc,
-		storePendingDesc, storeCommitsDesc, storeFailuresDesc, subscribersDesc, streamDroppedDesc} {
+		storePendingDesc, storeCommitsDesc, storeFailuresDesc, storeUpDesc, storeNotStoredDesc, subscribersDesc, streamDroppedDesc} {
 		ch <- d
 	}
 }
@@ -103,6 +107,13 @@ func (c *runtimeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(storePendingDesc, prometheus.GaugeValue, float64(pending))
 		ch <- prometheus.MustNewConstMetric(storeCommitsDesc, prometheus.CounterValue, float64(commits))
 		ch <- prometheus.MustNewConstMetric(storeFailuresDesc, prometheus.CounterValue, float64(failures))
+		up := 1.0
+		if c.store.Health() != nil {
+			up = 0
+		}
+		_, notStored := c.store.FaultStats()
+		ch <- prometheus.MustNewConstMetric(storeUpDesc, prometheus.GaugeValue, up)
+		ch <- prometheus.MustNewConstMetric(storeNotStoredDesc, prometheus.CounterValue, float64(notStored))
 	}
 	ch <- prometheus.MustNewConstMetric(subscribersDesc, prometheus.GaugeValue, float64(c.broker.Subscribers()))
 	ch <- prometheus.MustNewConstMetric(streamDroppedDesc, prometheus.CounterValue, float64(c.broker.Dropped()))

@@ -72,6 +72,8 @@ type serveConfig struct {
 	storeMaxBytes   int64
 	storePayloadMax int
 	storeCommit     time.Duration
+
+	web *webLimits
 }
 
 func serveFlags(env func(string) string) (*flag.FlagSet, *serveConfig) {
@@ -110,6 +112,7 @@ func serveFlags(env func(string) string) (*flag.FlagSet, *serveConfig) {
 	fs.Int64Var(&c.storeMaxBytes, "store.retention.size", 2<<30, "the store is kept under this many bytes; the oldest events go first")
 	fs.IntVar(&c.storePayloadMax, "store.payload-max-bytes", 64<<10, "payload bytes kept per stored event (the full payload stays in the spool)")
 	fs.DurationVar(&c.storeCommit, "store.commit-delay", store.DefaultCommitDelay, "how long stored events gather before one transaction commits them (the live stream does not wait; a query has what is queued committed first; 0 commits at once)")
+	c.web = webLimitFlags(fs)
 	fs.StringVar(&c.otlpHeaders, "otlp.headers", "", "extra OTLP headers as key=value,key=value (default from OTEL_EXPORTER_OTLP_[TRACES_]HEADERS)")
 	return fs, c
 }
@@ -220,7 +223,7 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		}
 		follower = transcript.NewFollower(transcript.Options{AllowedDirs: dirs, Logger: logger})
 	}
-	tracker := session.New(session.Options{
+	trackerOpts := session.Options{
 		Prices:          prices,
 		IdleTimeout:     c.idleTimeout,
 		MaxSessions:     c.maxSessions,
@@ -228,7 +231,8 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		MaxMCPTools:     c.maxMCPTools,
 		CaptureContent:  c.captureContent,
 		ContentMaxBytes: c.contentMaxBytes,
-	})
+	}
+	tracker := session.New(trackerOpts)
 	headers, err := parseHeaders(c.otlpHeaders)
 	if err != nil {
 		return err
@@ -343,15 +347,18 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	extra["/api/v1/"] = apiHandler
 	extra["GET /api/v1/stream"] = broker
 	srv, err := server.New(server.Options{
-		Spool:          writer,
-		Gatherer:       reg,
-		Token:          token,
-		MaxRecordBytes: c.maxRecordBytes,
-		AllowedHosts:   allowed,
-		IngestRate:     c.ingestRate,
-		Ready:          readiness(c.spoolDir, pl, 3*c.checkpointEvery+10*time.Second),
-		Logger:         logger,
-		Extra:          extra,
+		Spool:            writer,
+		Gatherer:         reg,
+		Token:            token,
+		MaxRecordBytes:   c.maxRecordBytes,
+		AllowedHosts:     allowed,
+		IngestRate:       c.ingestRate,
+		AllowCrossSite:   c.web.allowCrossSite,
+		MaxInflightBytes: c.web.maxInflightBytes,
+		BodyReadTimeout:  c.web.readTimeout,
+		Ready:            readiness(c.spoolDir, pl, 3*c.checkpointEvery+10*time.Second, st),
+		Logger:           logger,
+		Extra:            extra,
 	}, reg)
 	if err != nil {
 		return err
@@ -360,7 +367,7 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.listen, err)
 	}
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: c.web.readTimeout, IdleTimeout: c.web.idleTimeout}
 	logger.Info("serving", "address", ln.Addr().String(), "spool_dir", c.spoolDir, "state_dir", c.stateDir, "traces", traces.Enabled(), "version", Version)
 
 	// Inputs (HTTP, legacy watcher) stop first; the pipeline drains what reached
@@ -380,6 +387,16 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	})
 	if st != nil {
 		inputs.Go(func() error { return st.RunRetention(inputsCtx, time.Minute) })
+		if st.NeedsRebuild() {
+			rb := &storeRebuild{store: st, spoolDir: c.spoolDir, tracker: trackerOpts, payloadMax: c.storePayloadMax, capture: c.captureContent, logger: logger}
+			inputs.Go(func() error {
+				// The store is optional: a failed rebuild is reported, the daemon goes on.
+				if err := ignoreCanceled(rb.run(inputsCtx)); err != nil {
+					logger.Error("event store: rebuild failed; it is tried again at the next start", "err", err)
+				}
+				return nil
+			})
+		}
 	}
 	inputs.Go(func() error {
 		<-inputsCtx.Done()
@@ -416,6 +433,14 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	return errors.Join(pipeErr, inputErr, traceErr)
 }
 
+// ignoreCanceled drops the error of work cut short by shutdown.
+func ignoreCanceled(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
 // traceSink adapts the tracing sink to the pipeline.
 type traceSink struct{ s *tracing.Sink }
 
@@ -428,10 +453,15 @@ func (t traceSink) Consume(ctx context.Context, b *pipeline.Batch) error {
 
 // readiness reports ready when the spool dir is readable and the checkpoint is
 // not older than stale while the daemon has work.
-func readiness(spoolDir string, pl *pipeline.Pipeline, stale time.Duration) func() error {
+func readiness(spoolDir string, pl *pipeline.Pipeline, stale time.Duration, st *store.Store) func() error {
 	return func() error {
 		if _, err := os.ReadDir(spoolDir); err != nil {
 			return fmt.Errorf("spool dir unreadable: %w", err)
+		}
+		if st != nil {
+			if err := st.Health(); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
 		}
 		var err error
 		pl.Snapshot(func(s pipeline.Stats) {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -32,7 +33,17 @@ func (h *historySink) Consume(ctx context.Context, b *pipeline.Batch) error {
 		h.buf = append(h.buf, eventview.Of(&b.Events[i], h.payloadMax, h.capture))
 	}
 	if h.store != nil {
-		if err := h.store.Enqueue(ctx, h.buf, b.Spans, b.Sessions); err != nil {
+		err := h.store.Enqueue(ctx, h.buf, b.Spans, b.Sessions)
+		if errors.Is(err, store.ErrFailed) {
+			// The store is down for good (it says so in /readyz, the log
+			// and claude_hooks_store_up): the stream goes on, numbered
+			// above the last seq streamed.
+			seq := h.broker.LastSeq()
+			for i := range h.buf {
+				seq++
+				h.buf[i].Seq = seq
+			}
+		} else if err != nil {
 			return fmt.Errorf("store batch: %w", err)
 		}
 	}

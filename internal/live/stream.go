@@ -150,8 +150,16 @@ func (st *stream) run(ctx context.Context, f wire.Filter, after int64, resume bo
 		// comes from the buffer, which holds only seqs above liveStart.
 		st.sent = liveStart
 	}
-	// A resume point above liveStart is from an earlier numbering (a broker
-	// without a store restarted): the client gets live events from now.
+	if resume && after > liveStart && b.opts.Replay != nil {
+		// Ahead of what the store has committed: the client saw events
+		// streamed before a crash that the pipeline now replays under the
+		// same numbers (store DESIGN.md, Sequence numbers). It gets what
+		// follows its id, never those again.
+		st.sent = after
+	}
+	// Without a store, a resume point above liveStart is from an earlier
+	// numbering (the broker restarted from 0): the client gets live events
+	// from now.
 
 	tick := time.NewTicker(b.opts.Heartbeat)
 	defer tick.Stop()

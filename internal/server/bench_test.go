@@ -47,6 +47,7 @@ func BenchmarkHook(b *testing.B) {
 	body := bytes.NewReader(payload)
 	req := httptest.NewRequest(http.MethodPost, "/v1/hooks", nil)
 	req.RemoteAddr = "127.0.0.1:5555"
+	req.Header.Set("Content-Type", "application/json")
 	rec := &statusWriter{header: http.Header{}}
 	b.SetBytes(int64(len(payload)))
 	b.ReportAllocs()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/hookevent"
 	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
@@ -60,6 +62,22 @@ type Options struct {
 	// (burst twice that); 0 means unlimited. Loopback clients, the local Claude
 	// Code, are never limited.
 	IngestRate float64
+	// AllowCrossSite turns off the browser-origin protection: by default a
+	// POST whose Sec-Fetch-Site or Origin says another site sent it is refused
+	// with 403, and ingest takes only JSON content types (application/json,
+	// application/x-ndjson), which a browser cannot send to another origin
+	// without a CORS preflight this server never answers. Non-browser clients
+	// (Claude Code's http hooks, curl with a JSON content type) are unaffected.
+	AllowCrossSite bool
+	// MaxInflightBytes bounds the request bodies ingest holds at once, for
+	// every client, loopback included (default DefaultMaxInflightBytes). A
+	// request waits until its declared size fits; one larger than the bound
+	// waits until it is alone.
+	MaxInflightBytes int64
+	// BodyReadTimeout, when set, is the time a request has to send its body
+	// from when it got its turn (MaxInflightBytes): the server's ReadTimeout
+	// counts from the headers and would include the wait.
+	BodyReadTimeout time.Duration
 	// Ready reports whether the daemon is ready to serve (spool readable,
 	// checkpoint fresh); nil means always ready.
 	Ready  func() error
@@ -77,6 +95,8 @@ type Server struct {
 	rejected *prometheus.CounterVec
 	requests *prometheus.CounterVec
 	limiter  *clientLimiter
+	csrf     *http.CrossOriginProtection
+	inflight *semaphore.Weighted
 
 	// The counters' children, looked up once rather than per request.
 	rejectedBy map[string]prometheus.Counter
@@ -95,7 +115,12 @@ const (
 	ReasonHost        = "forbidden_host"
 	ReasonMethod      = "bad_method"
 	ReasonRateLimited = "rate_limited"
+	ReasonCrossSite   = "cross_site"  // a browser request from another site, or a content type a browser sends cross-site
+	ReasonClientGone  = "client_gone" // the client left while its request waited for room (MaxInflightBytes)
 )
+
+// DefaultMaxInflightBytes is the default of Options.MaxInflightBytes.
+const DefaultMaxInflightBytes = 32 << 20
 
 // New builds the handler. Its own counters are registered on reg.
 func New(opts Options, reg prometheus.Registerer) (*Server, error) {
@@ -110,6 +135,9 @@ func New(opts Options, reg prometheus.Registerer) (*Server, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.MaxInflightBytes <= 0 {
+		opts.MaxInflightBytes = DefaultMaxInflightBytes
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -128,7 +156,7 @@ func New(opts Options, reg prometheus.Registerer) (*Server, error) {
 			Help:      "Hook payloads appended to the spool through HTTP ingest, by route.",
 		}, []string{"route"}),
 	}
-	reasons := []string{ReasonTooLarge, ReasonInvalidJSON, ReasonEmpty, ReasonSpool, ReasonAuth, ReasonHost, ReasonMethod, ReasonRateLimited}
+	reasons := []string{ReasonTooLarge, ReasonInvalidJSON, ReasonEmpty, ReasonSpool, ReasonAuth, ReasonHost, ReasonMethod, ReasonRateLimited, ReasonCrossSite, ReasonClientGone}
 	s.rejectedBy = make(map[string]prometheus.Counter, len(reasons))
 	for _, r := range reasons {
 		s.rejectedBy[r] = s.rejected.WithLabelValues(r)
@@ -143,8 +171,10 @@ func New(opts Options, reg prometheus.Registerer) (*Server, error) {
 		}
 	}
 	s.limiter = newClientLimiter(opts.IngestRate)
-	s.mux.HandleFunc("POST /v1/hooks", s.limited(s.handleHook))
-	s.mux.HandleFunc("POST /v1/events", s.limited(s.handleEvents))
+	s.csrf = http.NewCrossOriginProtection()
+	s.inflight = semaphore.NewWeighted(opts.MaxInflightBytes)
+	s.mux.HandleFunc("POST /v1/hooks", s.limited(s.handleHook, func() int64 { return int64(s.opts.MaxRecordBytes) }))
+	s.mux.HandleFunc("POST /v1/events", s.limited(s.handleEvents, func() int64 { return s.opts.MaxBatchBytes }))
 	s.mux.HandleFunc("/v1/hooks", s.methodNotAllowed)
 	s.mux.HandleFunc("/v1/events", s.methodNotAllowed)
 	if opts.Gatherer != nil {
@@ -170,6 +200,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reject(ReasonHost)
 		httpError(w, http.StatusForbidden, fmt.Sprintf("host %q is not allowed: the daemon answers only to its loopback names", r.Host))
 		return
+	}
+	if !s.opts.AllowCrossSite {
+		// GET, HEAD and OPTIONS pass: they change nothing.
+		if err := s.csrf.Check(r); err != nil {
+			s.reject(ReasonCrossSite)
+			httpError(w, http.StatusForbidden, "cross-site request refused: "+err.Error())
+			return
+		}
 	}
 	if s.opts.Token != "" && r.URL.Path != "/healthz" && !s.authorized(r) {
 		s.reject(ReasonAuth)
@@ -216,8 +254,11 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	httpError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed here: use POST")
 }
 
-// limited refuses ingest beyond the per-client rate with 429.
-func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
+// limited refuses ingest beyond the per-client rate with 429, refuses
+// content types a browser may send cross-site without a preflight, and holds
+// the request until its body fits in MaxInflightBytes. maxBody is the
+// route's cap, assumed for a body of unknown length.
+func (s *Server) limited(h http.HandlerFunc, maxBody func() int64) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !s.limiter.allow(r.RemoteAddr, s.opts.Now()) {
 			s.reject(ReasonRateLimited)
@@ -225,8 +266,42 @@ func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
 			httpError(w, http.StatusTooManyRequests, "ingest rate limit exceeded for this client; retry later")
 			return
 		}
+		if !s.opts.AllowCrossSite && !jsonContentType(r.Header.Get("Content-Type")) {
+			s.reject(ReasonCrossSite)
+			httpError(w, http.StatusForbidden, "ingest takes Content-Type: application/json (or application/x-ndjson for /v1/events); "+
+				"other types could come from a web page on another site")
+			return
+		}
+		n := r.ContentLength
+		if n < 0 || n > maxBody() {
+			n = maxBody() // refused by the read if it is longer
+		}
+		n = min(max(n, 1), s.opts.MaxInflightBytes)
+		if err := s.inflight.Acquire(r.Context(), n); err != nil {
+			s.reject(ReasonClientGone)
+			return
+		}
+		defer s.inflight.Release(n)
+		if s.opts.BodyReadTimeout > 0 {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.opts.BodyReadTimeout))
+		}
 		h(w, r)
 	}
+}
+
+// jsonContentType reports whether a Content-Type is one ingest takes: none
+// of them is a type a browser may send to another origin without asking
+// first (text/plain, form encodings).
+func jsonContentType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "application/json", "application/x-ndjson", "application/jsonl", "application/json-seq":
+		return true
+	}
+	return false
 }
 
 // handleHook appends one hook payload, what a Claude Code "type": "http" hook sends.
@@ -366,10 +441,6 @@ func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
 	io.WriteString(w, "ready\n")
 }
 
-// maxPrealloc bounds the buffer readCapped allocates on the word of a
-// Content-Length header alone; a larger body grows it as it arrives.
-const maxPrealloc = 1 << 20
-
 // readCapped reads the whole body, or fails with errTooLarge past limit bytes.
 // size is the declared length (-1 when unknown): a body of known size is read
 // into a buffer of that size, without growing and copying it.
@@ -380,7 +451,10 @@ func readCapped(r io.Reader, size, limit int64, buf []byte) ([]byte, error) {
 	}
 	capacity := int64(512)
 	if size >= 0 {
-		capacity = min(size, maxPrealloc) + 1 // +1: room to read the end of the body
+		// The whole declared size: growing by doubling would hold up to
+		// twice the body while copying. What a request may hold is bounded
+		// by Options.MaxInflightBytes before it gets here.
+		capacity = size + 1 // +1: room to read the end of the body
 	}
 	b := buf[:0]
 	if int64(cap(b)) < capacity {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -35,6 +36,12 @@ func (m *memSpool) Append(recs ...spool.Record) error {
 	return nil
 }
 
+func (m *memSpool) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.recs)
+}
+
 func newTestServer(t *testing.T, opts Options) (*Server, *memSpool, *prometheus.Registry) {
 	t.Helper()
 	sp := &memSpool{}
@@ -52,6 +59,7 @@ func newTestServer(t *testing.T, opts Options) (*Server, *memSpool, *prometheus.
 func do(s http.Handler, method, path, body string, mod func(*http.Request)) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(method, path, strings.NewReader(body))
 	r.RemoteAddr = "127.0.0.1:5555"
+	r.Header.Set("Content-Type", "application/json") // what Claude Code's http hooks send
 	if mod != nil {
 		mod(r)
 	}
@@ -246,4 +254,123 @@ func TestReadCapped(t *testing.T) {
 	if _, err := readCapped(iotest.ErrReader(errors.New("boom")), -1, limit, nil); err == nil || errors.Is(err, errTooLarge) {
 		t.Errorf("readCapped of a failing reader = %v, want its error", err)
 	}
+}
+
+// TestCrossSiteRefused (issue 14, item 2): a web page on another site cannot
+// post events; same-origin and non-browser clients still can.
+func TestCrossSiteRefused(t *testing.T) {
+	hook := `{"hook_event_name":"Stop","session_id":"s"}`
+	tests := []struct {
+		name    string
+		path    string
+		headers map[string]string
+		code    int
+	}{
+		{"claude code http hook", "/v1/hooks", map[string]string{"Content-Type": "application/json"}, http.StatusNoContent},
+		{"curl json batch", "/v1/events", map[string]string{"Content-Type": "application/x-ndjson"}, http.StatusOK},
+		{"same origin", "/v1/hooks", map[string]string{"Content-Type": "application/json", "Origin": "http://127.0.0.1:9469", "Sec-Fetch-Site": "same-origin"}, http.StatusNoContent},
+		{"text/plain from a page", "/v1/hooks", map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example"}, http.StatusForbidden},
+		{"text/plain without origin", "/v1/hooks", map[string]string{"Content-Type": "text/plain;charset=UTF-8"}, http.StatusForbidden},
+		{"no content type", "/v1/events", map[string]string{"Content-Type": ""}, http.StatusForbidden},
+		{"form", "/v1/hooks", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, http.StatusForbidden},
+		{"json from another origin", "/v1/hooks", map[string]string{"Content-Type": "application/json", "Origin": "https://evil.example"}, http.StatusForbidden},
+		{"json cross-site fetch", "/v1/hooks", map[string]string{"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, sp, _ := newTestServer(t, Options{})
+			w := do(s, http.MethodPost, tt.path, hook, func(r *http.Request) {
+				r.Host = "127.0.0.1:9469"
+				for k, v := range tt.headers {
+					if v == "" {
+						r.Header.Del(k)
+					} else {
+						r.Header.Set(k, v)
+					}
+				}
+			})
+			if w.Code != tt.code {
+				t.Fatalf("%d %s, want %d", w.Code, w.Body, tt.code)
+			}
+			refused := tt.code == http.StatusForbidden
+			if refused && sp.count() != 0 {
+				t.Errorf("a refused request appended %d records", sp.count())
+			}
+			want := 0.0
+			if refused {
+				want = 1
+			}
+			if got := testutil.ToFloat64(s.rejected.WithLabelValues(ReasonCrossSite)); got != want {
+				t.Errorf("rejected{reason=cross_site} = %v, want %v", got, want)
+			}
+		})
+	}
+	// Configured otherwise, a plain-text post is taken.
+	s, sp, _ := newTestServer(t, Options{AllowCrossSite: true})
+	if w := do(s, http.MethodPost, "/v1/hooks", hook, func(r *http.Request) { r.Header.Set("Content-Type", "text/plain") }); w.Code != http.StatusNoContent || sp.count() != 1 {
+		t.Errorf("AllowCrossSite: %d %s, %d records", w.Code, w.Body, sp.count())
+	}
+}
+
+// TestInflightBytesBound (issue 14, item 5): bodies held at once stay under
+// MaxInflightBytes for loopback clients too; a request waits for room, and
+// one larger than the bound waits until it is alone.
+func TestInflightBytesBound(t *testing.T) {
+	gate := make(chan struct{})
+	entered := make(chan int64, 16)
+	sp := &blockingSpool{gate: gate, entered: entered}
+	s, _, _ := newTestServer(t, Options{Spool: sp, MaxInflightBytes: 1000, MaxRecordBytes: 4096})
+	body := func(n int) string {
+		return `{"hook_event_name":"Stop","session_id":"s","x":"` + strings.Repeat("a", n-len(`{"hook_event_name":"Stop","session_id":"s","x":""}`)) + `"}`
+	}
+	results := make(chan int, 4)
+	post := func(n int) {
+		go func() { results <- do(s, http.MethodPost, "/v1/hooks", body(n), nil).Code }()
+	}
+	post(600)
+	if got := <-entered; got != 600 {
+		t.Fatalf("first request appended %d bytes", got)
+	}
+	post(600) // does not fit beside the first
+	post(3000)
+	select {
+	case got := <-entered:
+		t.Fatalf("a request of %d bytes reached the spool while 600 of 1000 bytes were in flight", got)
+	default:
+	}
+	gate <- struct{}{} // the first one finishes
+	second := <-entered
+	gate <- struct{}{}
+	third := <-entered
+	gate <- struct{}{}
+	if second <= 0 || third <= 0 || second+third != 3600 {
+		t.Fatalf("then %d and %d bytes (negative: while another was in flight), want 600 and 3000 one at a time", second, third)
+	}
+	for range 3 {
+		if code := <-results; code != http.StatusNoContent {
+			t.Errorf("status %d", code)
+		}
+	}
+}
+
+// blockingSpool reports each append's size, then waits for the gate. An
+// append that starts while another waits reports a negative size.
+type blockingSpool struct {
+	gate    chan struct{}
+	entered chan int64
+	in      atomic.Int32
+}
+
+func (b *blockingSpool) Append(recs ...spool.Record) error {
+	var n int64
+	for _, r := range recs {
+		n += int64(r.Size)
+	}
+	if b.in.Add(1) > 1 {
+		n = -n
+	}
+	b.entered <- n
+	<-b.gate
+	b.in.Add(-1)
+	return nil
 }

@@ -6,8 +6,10 @@
 // It owns the schema and its versioned migrations, the numbering of events
 // and the group commit of queued batches (Enqueue: idempotent by event id and
 // by span key; DESIGN.md), the queries behind the HTTP API and the retention
-// by age and by size. It converts a hookevent.Event into the wire
-// shape (FromEvent) but must not decide pairing (that is the session
-// tracker's), serve HTTP, or publish to the live stream; and it never holds a
-// prompt unless content capture is on.
+// by age and by size. It keeps the session tracker's summaries and spans
+// (internal/timeline) as they are and the events as internal/eventview shows
+// them; it must not derive anything about a session itself (status, turns,
+// calls, usage: the tracker decides), import the tracker or an exporter,
+// serve HTTP, or publish to the live stream; and it never holds a prompt
+// unless content capture is on.
 package store

@@ -16,12 +16,13 @@ import (
 // writeStmts are prepared once on the writer connection.
 type writeStmts struct {
 	upsertSession, updateSession, addEvents *sql.Stmt
+	fillSession                             *sql.Stmt
 	insertSpan                              *sql.Stmt
 	insertEvents, insertPayloads, insertFTS *bulk
 }
 
 func (ws *writeStmts) close() {
-	for _, st := range []*sql.Stmt{ws.upsertSession, ws.updateSession, ws.addEvents, ws.insertSpan} {
+	for _, st := range []*sql.Stmt{ws.upsertSession, ws.updateSession, ws.addEvents, ws.fillSession, ws.insertSpan} {
 		if st != nil {
 			_ = st.Close()
 		}
@@ -136,6 +137,8 @@ func (s *Store) prepare(ctx context.Context) error {
 			UPDATE sessions SET ` + sessionSet + `, events = sessions.events + excluded.events
 			FROM excluded WHERE sessions.session_id = excluded.session_id`},
 		{&s.stmts.addEvents, `UPDATE sessions SET events = events + ? WHERE session_id = ?`},
+		{&s.stmts.fillSession, `INSERT INTO sessions (` + sessionCols + `) VALUES (?` + strings.Repeat(", ?", 23) + `)
+			ON CONFLICT (session_id) DO UPDATE SET events = events + excluded.events`},
 		{&s.stmts.insertSpan, `INSERT INTO spans (session_id, span_key, parent_key, kind, name, start_time, end_time, outcome, error_type, attrs)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, span_key) DO NOTHING`},
 	} {
@@ -179,7 +182,7 @@ func (s *Store) Insert(ctx context.Context, events []wire.Event, spans []timelin
 		return nil
 	}
 	done := make(chan error, 1)
-	if err := s.enqueue(ctx, events, spans, sessions, done); err != nil {
+	if err := s.enqueue(ctx, events, spans, sessions, false, done); err != nil {
 		return fmt.Errorf("insert %d events, %d spans: %w", len(events), len(spans), err)
 	}
 	// The writer always answers, also when the store closes meanwhile.
@@ -188,7 +191,7 @@ func (s *Store) Insert(ctx context.Context, events []wire.Event, spans []timelin
 
 // insertTx stores new events, numbered by number, spans and session
 // summaries in one transaction. The caller holds wmu.
-func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []timeline.Span, sessions []timeline.Summary) (err error) {
+func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []timeline.Span, sessions, fills []timeline.Summary) (err error) {
 	if _, err := s.w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -251,7 +254,7 @@ func (s *Store) insertTx(ctx context.Context, events []wire.Event, spans []timel
 			return fmt.Errorf("insert span %s/%s: %w", sp.SessionID, sp.Key, err)
 		}
 	}
-	if err := s.storeSessions(ctx, sessions, fresh); err != nil {
+	if err := s.storeSessions(ctx, sessions, fills, fresh); err != nil {
 		return err
 	}
 	// The index goes last: a statement that needs a statement journal makes
@@ -345,11 +348,33 @@ func plainJSONString(s string) bool {
 // events. A summary of a session without a row and without new events (its
 // events were older than MaxAge) is not stored; new events of a session
 // without a summary in the batch (late events the tracker counted and
-// ignored) only add to its count.
-func (s *Store) storeSessions(ctx context.Context, sums []timeline.Summary, fresh map[string]int64) error {
+// ignored) only add to its count. fills (EnqueueRebuilt) only create rows of
+// sessions that have none.
+func (s *Store) storeSessions(ctx context.Context, sums, fills []timeline.Summary, fresh map[string]int64) error {
 	last := make(map[string]int, len(sums))
 	for i := range sums {
 		last[sums[i].SessionID] = i
+	}
+	lastFill := make(map[string]int, len(fills))
+	for i := range fills {
+		if _, ok := last[fills[i].SessionID]; !ok {
+			lastFill[fills[i].SessionID] = i
+		}
+	}
+	for i := range fills {
+		sum := &fills[i]
+		if j, ok := lastFill[sum.SessionID]; !ok || j != i {
+			continue
+		}
+		n := fresh[sum.SessionID]
+		delete(fresh, sum.SessionID)
+		args, err := sessionArgs(sum)
+		if err != nil {
+			return fmt.Errorf("store session %s: %w", sum.SessionID, err)
+		}
+		if _, err := s.stmts.fillSession.ExecContext(ctx, append(args, n)...); err != nil {
+			return fmt.Errorf("store session %s: %w", sum.SessionID, err)
+		}
 	}
 	for i := range sums {
 		sum := &sums[i]

@@ -41,8 +41,10 @@ type item struct {
 	events   []wire.Event
 	spans    []timeline.Span
 	sessions []timeline.Summary
-	bytes    int // queuedBytes(events)
-	mark     uint64
+	// fill says the summaries only fill in sessions without a row (EnqueueRebuilt).
+	fill  bool
+	bytes int // queuedBytes(events)
+	mark  uint64
 	// done is set for a synchronous Insert: the writer commits the item on
 	// its own, reports the outcome and never retries it.
 	done chan error
@@ -71,6 +73,9 @@ type queue struct {
 	urgent  bool
 	closing bool
 	done    chan struct{} // closed when the writer returns
+	// fault is the store's health: failing commits, a declared failure
+	// (recover.go).
+	fault faultState
 
 	// rmu serialises numbering (Enqueue and Insert), which reads the store
 	// outside mu.
@@ -107,24 +112,50 @@ func (s *Store) Enqueue(ctx context.Context, events []wire.Event, spans []timeli
 	if len(events) == 0 && len(spans) == 0 && len(sessions) == 0 {
 		return nil
 	}
-	return s.enqueue(ctx, events, spans, sessions, nil)
+	return s.enqueue(ctx, events, spans, sessions, false, nil)
+}
+
+// EnqueueRebuilt is Enqueue for a batch rebuilt from the spool beside the
+// pipeline (after a corrupt store was moved aside): its summaries come from a
+// tracker of the rebuild's own and only fill in sessions the store has no row
+// for, so they never replace what the pipeline's tracker said.
+func (s *Store) EnqueueRebuilt(ctx context.Context, events []wire.Event, spans []timeline.Span, sessions []timeline.Summary) error {
+	if len(events) == 0 && len(spans) == 0 && len(sessions) == 0 {
+		return nil
+	}
+	return s.enqueue(ctx, events, spans, sessions, true, nil)
 }
 
 // enqueue numbers and queues a batch; done marks a synchronous one.
-func (s *Store) enqueue(ctx context.Context, events []wire.Event, spans []timeline.Span, sessions []timeline.Summary, done chan error) error {
+func (s *Store) enqueue(ctx context.Context, events []wire.Event, spans []timeline.Span, sessions []timeline.Summary, fill bool, done chan error) error {
 	q := &s.q
 	q.rmu.Lock()
 	defer q.rmu.Unlock()
 	if err := s.waitSpace(ctx, len(events), queuedBytes(events)); err != nil {
+		if errors.Is(err, errFailingFull) {
+			// The queue is full and the writer cannot empty it: waiting
+			// would stall the pipeline, and with it metrics and the stream.
+			s.declareFailed(err)
+			err = ErrFailed
+		}
+		if errors.Is(err, ErrFailed) {
+			q.mu.Lock()
+			q.fault.dropped += int64(len(events))
+			q.mu.Unlock()
+		}
 		return err
 	}
 	fresh, err := s.number(ctx, events)
 	if err != nil {
+		if isCorrupt(err) {
+			s.declareFailed(err)
+			return ErrFailed
+		}
 		return err
 	}
 	s.pack(fresh)
 	it := &item{events: fresh, spans: append([]timeline.Span(nil), spans...),
-		sessions: append([]timeline.Summary(nil), sessions...), bytes: queuedBytes(fresh), done: done}
+		sessions: append([]timeline.Summary(nil), sessions...), fill: fill, bytes: queuedBytes(fresh), done: done}
 	q.mu.Lock()
 	if q.closing {
 		q.mu.Unlock()
@@ -187,12 +218,22 @@ func (s *Store) pack(events []wire.Event) {
 func (s *Store) waitSpace(ctx context.Context, n, nb int) error {
 	q := &s.q
 	return q.wait(ctx, func() (bool, error) {
+		if q.fault.failed != nil {
+			return false, ErrFailed
+		}
 		if q.closing {
 			return false, errStoreClosed
 		}
-		return q.events == 0 || (q.events+n <= DefaultQueueEvents && q.bytes+nb <= DefaultQueueBytes), nil
+		room := q.events == 0 || (q.events+n <= DefaultQueueEvents && q.bytes+nb <= DefaultQueueBytes)
+		if !room && q.fault.lastErr != nil {
+			return false, fmt.Errorf("%w: %w", errFailingFull, q.fault.lastErr)
+		}
+		return room, nil
 	})
 }
+
+// errFailingFull: the queue is full while commits fail.
+var errFailingFull = errors.New("store queue full while commits fail")
 
 // queuedBytes is the memory a queued batch holds, as the queue counts it.
 func queuedBytes(events []wire.Event) int {
@@ -362,7 +403,7 @@ func (s *Store) Mark() uint64 {
 // ends or the store is closed with batches it could not commit.
 func (s *Store) WaitDurable(ctx context.Context, mark uint64) error {
 	q := &s.q
-	return q.wait(ctx, func() (bool, error) { return q.durable >= mark, nil })
+	return q.wait(ctx, func() (bool, error) { return q.durable >= mark || q.fault.released, nil })
 }
 
 // WaitSeq blocks until the events numbered up to seq are committed (and so
@@ -373,7 +414,7 @@ func (s *Store) WaitSeq(ctx context.Context, seq int64) error {
 	return q.wait(ctx, func() (bool, error) {
 		// Everything numbered is committed when nothing is queued: a seq
 		// above every reserved one (an old stream's) is not waited for.
-		if s.maxSeq.Load() >= seq || len(q.items) == 0 {
+		if s.maxSeq.Load() >= seq || len(q.items) == 0 || q.fault.failed != nil {
 			return true, nil
 		}
 		q.urgent = true
@@ -392,8 +433,12 @@ func (s *Store) writer() {
 	backoff := time.Duration(0)
 	for {
 		q.mu.Lock()
-		n, closing := len(q.items), q.closing
+		n, closing, failed := len(q.items), q.closing, q.fault.failed
 		q.mu.Unlock()
+		if failed != nil {
+			s.dropFailed()
+			return
+		}
 		if n == 0 {
 			if closing {
 				return
@@ -409,10 +454,19 @@ func (s *Store) writer() {
 		q.mu.Lock()
 		closing = q.closing
 		q.mu.Unlock()
+		s.noteCommit(err)
 		switch {
 		case err == nil || sync:
 			backoff = 0
 			s.finish(group, err)
+			if isCorrupt(err) {
+				s.declareFailed(err)
+			}
+		case isCorrupt(err):
+			// Retrying cannot help: stop storing, so that nothing waits
+			// for the store (recover.go).
+			s.commitFailures.Add(1)
+			s.declareFailed(err)
 		case closing:
 			// Not retried at shutdown: the spool still holds these events
 			// and the pipeline's checkpoint has not passed them. Nothing
@@ -482,8 +536,8 @@ func (s *Store) takeGroup() ([]*item, bool) {
 func (s *Store) commitGroup(group []*item) error {
 	var events []wire.Event
 	var spans []timeline.Span
-	var sessions []timeline.Summary
-	if len(group) == 1 {
+	var sessions, fills []timeline.Summary
+	if len(group) == 1 && !group[0].fill {
 		events, spans, sessions = group[0].events, group[0].spans, group[0].sessions
 	} else {
 		ne, ns, nm := 0, 0, 0
@@ -494,7 +548,11 @@ func (s *Store) commitGroup(group []*item) error {
 		for _, it := range group {
 			events = append(events, it.events...)
 			spans = append(spans, it.spans...)
-			sessions = append(sessions, it.sessions...)
+			if it.fill {
+				fills = append(fills, it.sessions...)
+			} else {
+				sessions = append(sessions, it.sessions...)
+			}
 		}
 	}
 	ctx := context.Background()
@@ -503,10 +561,10 @@ func (s *Store) commitGroup(group []*item) error {
 	if s.w == nil {
 		return errStoreClosed
 	}
-	if len(events) == 0 && len(spans) == 0 && len(sessions) == 0 {
+	if len(events) == 0 && len(spans) == 0 && len(sessions) == 0 && len(fills) == 0 {
 		return nil
 	}
-	if err := s.insertTx(ctx, events, spans, sessions); err != nil {
+	if err := s.insertTx(ctx, events, spans, sessions, fills); err != nil {
 		return fmt.Errorf("insert %d events, %d spans: %w", len(events), len(spans), err)
 	}
 	s.commits.Add(1)
@@ -546,6 +604,40 @@ func (s *Store) finish(group []*item, err error) {
 	for _, it := range group {
 		if it.done != nil {
 			it.done <- err
+		}
+	}
+}
+
+// noteCommit records a commit's outcome for Health.
+func (s *Store) noteCommit(err error) {
+	q := &s.q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err == nil {
+		q.fault.lastErr = nil
+		return
+	}
+	if q.fault.lastErr == nil {
+		q.fault.failingAt = s.opts.Now()
+	}
+	q.fault.lastErr = err
+	q.broadcast() // a waiting Enqueue re-checks: full and failing
+}
+
+// dropFailed empties the queue of a failed store; synchronous inserts get
+// ErrFailed. The events stay in the spool, and the rebuild marker says so.
+func (s *Store) dropFailed() {
+	q := &s.q
+	q.mu.Lock()
+	items := q.items
+	q.items, q.events, q.bytes = nil, 0, 0
+	clear(q.pending)
+	q.fault.dropped += int64(countEvents(items))
+	q.broadcast()
+	q.mu.Unlock()
+	for _, it := range items {
+		if it.done != nil {
+			it.done <- ErrFailed
 		}
 	}
 }

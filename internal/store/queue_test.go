@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -180,12 +181,13 @@ func TestEnqueueRetriesAFailedCommit(t *testing.T) {
 	}
 }
 
-// The queue is bounded by the memory it holds: while what waits for the
-// writer holds DefaultQueueBytes, Enqueue blocks (the pipeline then waits and
-// events wait in the spool); an empty queue takes a batch of any size.
-func TestEnqueueBlocksOnQueuedBytes(t *testing.T) {
+// The queue is bounded by the memory it holds: once a commit failed, a batch
+// that does not fit declares the store failed rather than block the pipeline;
+// an empty queue takes a batch of any size.
+func TestEnqueueFailsTheStoreWhenFullWhileCommitsFail(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t, Options{Now: benchNow, CommitDelay: -1})
+	dir := t.TempDir()
+	s := openStore(t, Options{Path: filepath.Join(dir, "events.db"), Now: benchNow, CommitDelay: -1})
 	s.wmu.Lock()
 	_, err := s.w.ExecContext(ctx, `CREATE TEMP TRIGGER fail_insert BEFORE INSERT ON events BEGIN SELECT RAISE(FAIL, 'disk full'); END`)
 	s.wmu.Unlock()
@@ -205,27 +207,41 @@ func TestEnqueueBlocksOnQueuedBytes(t *testing.T) {
 	if err := s.Enqueue(ctx, big, nil, nil); err != nil {
 		t.Fatalf("an empty queue refused a batch of %d bytes: %v", queuedBytes(big), err)
 	}
+	// Once a commit has failed, a full queue fails the store instead of
+	// stalling the pipeline (and with it metrics and the stream).
+	waitUnhealthy(t, s)
 	small := g.generate(1)
-	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	short, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := s.Enqueue(short, small, nil, nil); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Enqueue with %d bytes queued = %v, want it blocked until its deadline", queuedBytes(big), err)
+	if err := s.Enqueue(short, small, nil, nil); !errors.Is(err, ErrFailed) {
+		t.Fatalf("Enqueue with %d bytes queued and commits failing = %v, want ErrFailed", queuedBytes(big), err)
 	}
-	s.wmu.Lock()
-	_, err = s.w.ExecContext(ctx, `DROP TRIGGER fail_insert`)
-	s.wmu.Unlock()
-	if err != nil {
-		t.Fatal(err)
+	if err := s.WaitDurable(short, s.Mark()); err != nil {
+		t.Fatalf("WaitDurable after the failure: %v (the checkpoint must move on once the rebuild marker is written)", err)
 	}
-	wait, cancel2 := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel2()
-	if err := s.Enqueue(wait, small, nil, nil); err != nil {
-		t.Fatalf("Enqueue once the queue drained: %v", err)
+	if _, err := os.Stat(filepath.Join(dir, "events.db"+RebuildSuffix)); err != nil {
+		t.Fatalf("rebuild marker: %v", err)
 	}
-	if err := s.WaitDurable(wait, s.Mark()); err != nil {
-		t.Fatal(err)
+	if failed, dropped := s.FaultStats(); !failed || dropped != 5 {
+		t.Fatalf("FaultStats = %v, %d; want true, 5", failed, dropped)
 	}
-	if got, err := s.EventsAfter(ctx, 0, wire.Filter{}, 10); err != nil || len(got) != 5 {
-		t.Fatalf("stored %d events, err %v; want 5", len(got), err)
+}
+
+// waitUnhealthy waits, on the queue's broadcasts, until Health reports a problem.
+func waitUnhealthy(tb testing.TB, s *Store) {
+	tb.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		s.q.mu.Lock()
+		bad, ch := s.q.fault.lastErr != nil || s.q.fault.failed != nil, s.q.changed
+		s.q.mu.Unlock()
+		if bad {
+			return
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			tb.Fatal("the store never reported a failing commit")
+		}
 	}
 }

@@ -52,6 +52,9 @@ type Options struct {
 	// negative: commit at once). A longer delay costs less CPU per event and
 	// makes the queries see events later; the live stream does not wait for it.
 	CommitDelay time.Duration
+	// SkipCheck skips the quick check Open runs over every page (a corrupt
+	// database is moved aside and the store asks for a rebuild).
+	SkipCheck bool
 	// Now is the clock of the age retention (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -154,6 +157,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	_ = f.Close()
 
+	return openChecked(ctx, opts, path)
+}
+
+// openOnce opens the database at path as it is.
+func openOnce(ctx context.Context, opts Options, path string) (*Store, error) {
 	// sinceMerge starts at the threshold: an index left in pieces by an
 	// earlier run is merged at the first idle moment.
 	s := &Store{opts: opts, path: path, mergeAfter: mergeAfterEvents, sinceMerge: mergeAfterEvents}
@@ -205,6 +213,11 @@ func (s *Store) open(ctx context.Context) error {
 	}
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("journal mode is %q, want wal", mode)
+	}
+	if !s.opts.SkipCheck {
+		if err := s.quickCheck(ctx); err != nil {
+			return err
+		}
 	}
 	if err := migrate(ctx, s.w, s.opts.Now()); err != nil {
 		return err

@@ -236,3 +236,44 @@ func TestMigrateFromVersion3(t *testing.T) {
 			got.Turns, got.TurnsByOutcome, got.Compactions, got.Events)
 	}
 }
+
+// TestRebuiltSummariesOnlyFill: summaries of a rebuild (a tracker of its own
+// over the retained spool) create sessions the store lacks but never replace
+// what the pipeline's tracker said; their events still count.
+func TestRebuiltSummariesOnlyFill(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	live := timeline.Summary{SessionID: "s1", Status: timeline.StatusEnded, Start: at(0), End: at(50), LastActivity: at(50),
+		Counts: timeline.Counts{Turns: timeline.Outcomes{Success: 7}}}
+	if err := s.Insert(ctx, []wire.Event{{ID: "a1", Time: at(50), SessionID: "s1", Event: "SessionEnd"}}, nil, []timeline.Summary{live}); err != nil {
+		t.Fatal(err)
+	}
+	rebuilt := []timeline.Summary{
+		{SessionID: "s1", Status: timeline.StatusActive, Start: at(10), LastActivity: at(20), Counts: timeline.Counts{Turns: timeline.Outcomes{Success: 1}}},
+		{SessionID: "s2", Status: timeline.StatusActive, Start: at(5), LastActivity: at(6), Counts: timeline.Counts{Turns: timeline.Outcomes{Failure: 1}}},
+	}
+	evs := []wire.Event{{ID: "b1", Time: at(20), SessionID: "s1", Event: "Stop"}, {ID: "b2", Time: at(6), SessionID: "s2", Event: "StopFailure"}}
+	if err := s.EnqueueRebuilt(ctx, evs, nil, rebuilt); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WaitDurable(ctx, s.Mark()); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []struct {
+		id     string
+		status string
+		turns  wire.OutcomeCounts
+		events int64
+	}{
+		{"s1", "ended", wire.OutcomeCounts{Success: 7}, 2},
+		{"s2", "active", wire.OutcomeCounts{Failure: 1}, 1},
+	} {
+		d, ok, err := s.Session(ctx, w.id)
+		if err != nil || !ok {
+			t.Fatalf("session %s: %v, %v", w.id, ok, err)
+		}
+		if d.Session.Status != w.status || d.Session.TurnsByOutcome != w.turns || d.Session.Events != w.events {
+			t.Errorf("session %s: %s %+v %d events; want %s %+v %d", w.id, d.Session.Status, d.Session.TurnsByOutcome, d.Session.Events, w.status, w.turns, w.events)
+		}
+	}
+}

@@ -1,0 +1,398 @@
+package app_test
+
+// The fault-injection suite (issue 14): real daemon and hook processes, each
+// test one fault a user or an attacker can cause. `make test` runs it with
+// short bounds; `make test-faults` (CHX_FAULTS=long) runs it at full size.
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
+)
+
+// faultScale picks the short bound for `make test` and the long one for
+// `make test-faults`.
+func faultScale(short, long int) int {
+	if os.Getenv("CHX_FAULTS") == "long" {
+		return long
+	}
+	return short
+}
+
+// get returns the status and body of a GET.
+func get(tb testing.TB, url string) (int, string) {
+	tb.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// eventsApplied reads claude_hooks_events_total.
+func (d *daemon) eventsApplied() (float64, error) {
+	mfs, err := d.metrics()
+	if err != nil {
+		return 0, err
+	}
+	return sum(mfs, "claude_hooks_events_total", nil), nil
+}
+
+// waitApplied waits until the daemon's metrics count want events.
+func (d *daemon) waitApplied(tb testing.TB, timeout time.Duration, want float64) {
+	tb.Helper()
+	waitFor(tb, timeout, fmt.Sprintf("%v events counted", want), func() (bool, error) {
+		got, err := d.eventsApplied()
+		if err != nil {
+			return false, err
+		}
+		if got > want {
+			tb.Fatalf("events_total = %v, more than the %v sent: counted twice", got, want)
+		}
+		return got == want, nil
+	})
+}
+
+// storedIDs pages through GET /api/v1/events and returns how often each
+// event id is stored.
+func storedIDs(tb testing.TB, addr string) (map[string]int, error) {
+	ids := map[string]int{}
+	cursor := ""
+	for {
+		url := "http://" + addr + "/api/v1/events?limit=1000&cursor=" + cursor
+		resp, err := http.Get(url)
+		if err != nil {
+			return nil, err
+		}
+		var page wire.EventsPage
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("GET /api/v1/events: %s", resp.Status)
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range page.Events {
+			ids[ev.ID]++
+		}
+		if page.NextCursor == "" {
+			return ids, nil
+		}
+		cursor = page.NextCursor
+	}
+}
+
+// corruptFile overwrites every page of a SQLite file but the first.
+func corruptFile(tb testing.TB, path string) {
+	tb.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	junk := []byte(strings.Repeat("\xa5garbage", 512))
+	for off := int64(4096); off < fi.Size(); off += 4096 {
+		if _, err := f.WriteAt(junk, off); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// TestFaultCorruptStore (item 1, acceptance 2): the database is corrupted
+// while the daemon runs and again before a start. Metrics keep counting new
+// events within a second, the stream keeps delivering, /readyz names the
+// store, and after the restart the store holds every event of the spool once.
+func TestFaultCorruptStore(t *testing.T) {
+	state := t.TempDir()
+	d := startDaemon(t, state, nil)
+	n := faultScale(600, 6000)
+	big := strings.Repeat("x", 2000)
+	var sent []string
+	batch := func(from, count int) {
+		t.Helper()
+		var ps []string
+		for i := from; i < from+count; i++ {
+			ps = append(ps, fmt.Sprintf(`{"session_id":"s-%d","hook_event_name":"Notification","notification_type":"idle_prompt","message":"%d %s"}`, i%7, i, big))
+		}
+		postEvents(t, d.addr, ps)
+		sent = append(sent, ps...)
+	}
+	batch(0, n)
+	d.waitApplied(t, 30*time.Second, float64(n))
+	waitFor(t, 30*time.Second, "events stored", func() (bool, error) {
+		ids, err := storedIDs(t, d.addr)
+		return err == nil && len(ids) == n, err
+	})
+
+	// Corrupt it under the running daemon.
+	corruptFile(t, filepath.Join(state, "events.db"))
+	s := openStream(t, d.addr, "", "")
+	defer s.close()
+	for round := 0; round < 3; round++ {
+		start := time.Now()
+		from := len(sent)
+		batch(from, n/3)
+		d.waitApplied(t, 10*time.Second, float64(len(sent)))
+		t.Logf("round %d: %d events counted in %s", round, n/3, time.Since(start))
+		got := s.next(t, n/3, 10*time.Second)
+		if got[0].Summary == "" && got[0].Event != "Notification" {
+			t.Fatalf("stream delivered %+v", got[0])
+		}
+	}
+	waitFor(t, 20*time.Second, "/readyz naming the store", func() (bool, error) {
+		code, body := get(t, "http://"+d.addr+"/readyz")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "store"), fmt.Errorf("%d %s", code, body)
+	})
+	// Counting must stay within a second of the post while the store is down.
+	start := time.Now()
+	batch(len(sent), 50)
+	d.waitApplied(t, 10*time.Second, float64(len(sent)))
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("with the store failed, 50 events took %s to be counted, want < 1 s", el)
+	}
+	if code, body := get(t, "http://"+d.addr+"/api/v1/events"); code != http.StatusServiceUnavailable {
+		t.Errorf("GET /api/v1/events with the store failed: %d %.200s, want 503", code, body)
+	}
+	mfs, err := d.metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up := sum(mfs, "claude_hooks_store_up", nil); up != 0 {
+		t.Errorf("claude_hooks_store_up = %v, want 0", up)
+	}
+	s.close()
+	d.stop()
+
+	// Restart: the database is moved aside and rebuilt from the spool.
+	d.start()
+	waitFor(t, 60*time.Second, "store rebuilt from the spool", func() (bool, error) {
+		ids, err := storedIDs(t, d.addr)
+		if err != nil {
+			return false, err
+		}
+		for id, c := range ids {
+			if c != 1 {
+				t.Fatalf("event %s stored %d times", id, c)
+			}
+		}
+		return len(ids) == len(sent), fmt.Errorf("%d of %d stored", len(ids), len(sent))
+	})
+	d.waitApplied(t, 10*time.Second, float64(len(sent)))
+	code, body := get(t, "http://"+d.addr+"/readyz")
+	if code != http.StatusOK {
+		t.Errorf("/readyz after the rebuild: %d %s", code, body)
+	}
+	aside, _ := filepath.Glob(filepath.Join(state, "events.db.corrupt-*"))
+	if len(aside) == 0 {
+		t.Error("the corrupt database was not kept aside")
+	}
+
+	// Corrupt it again while the daemon is down, then start.
+	d.stop()
+	corruptFile(t, filepath.Join(state, "events.db"))
+	d.start()
+	batch(len(sent), 20)
+	d.waitApplied(t, 10*time.Second, float64(len(sent)))
+	waitFor(t, 60*time.Second, "store rebuilt after a corrupt start", func() (bool, error) {
+		ids, err := storedIDs(t, d.addr)
+		if err != nil {
+			return false, err
+		}
+		return len(ids) == len(sent), fmt.Errorf("%d of %d stored", len(ids), len(sent))
+	})
+}
+
+// TestFaultCrossSitePost (item 2, acceptance 3): what a web page on another
+// site can send to the default listener (text/plain, or JSON with a foreign
+// Origin) gets 403 and changes nothing; Claude Code's http hooks and curl
+// still get in.
+func TestFaultCrossSitePost(t *testing.T) {
+	d := startDaemon(t, t.TempDir(), nil)
+	hook := `{"session_id":"csrf","hook_event_name":"Notification","notification_type":"idle_prompt","message":"x"}`
+	post := func(path, ctype, origin, site string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, "http://"+d.addr+path, strings.NewReader(hook))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, c := range []struct{ path, ctype, origin, site string }{
+		{"/v1/hooks", "text/plain;charset=UTF-8", "https://evil.example", "cross-site"},
+		{"/v1/events", "text/plain", "https://evil.example", ""},
+		{"/v1/hooks", "text/plain", "", ""},
+		{"/v1/hooks", "application/x-www-form-urlencoded", "", ""},
+		{"/v1/hooks", "multipart/form-data; boundary=x", "", ""},
+		{"/v1/hooks", "application/json", "https://evil.example", ""},
+		{"/v1/hooks", "application/json", "http://localhost:1", "same-site"},
+	} {
+		if code := post(c.path, c.ctype, c.origin, c.site); code != http.StatusForbidden {
+			t.Errorf("POST %s %q Origin %q Sec-Fetch-Site %q: %d, want 403", c.path, c.ctype, c.origin, c.site, code)
+		}
+	}
+	// Non-browser clients and the exporter's own origin.
+	if code := post("/v1/hooks", "application/json", "", ""); code != http.StatusNoContent {
+		t.Errorf("Claude Code http hook: %d", code)
+	}
+	if code := post("/v1/events", "application/x-ndjson", "", ""); code != http.StatusOK {
+		t.Errorf("curl batch: %d", code)
+	}
+	if code := post("/v1/hooks", "application/json", "http://"+d.addr, "same-origin"); code != http.StatusNoContent {
+		t.Errorf("same origin: %d", code)
+	}
+	d.waitApplied(t, 10*time.Second, 3)
+	if n := countRecords(t, d.spoolDir); n != 3 {
+		t.Errorf("spool holds %d records, want the 3 accepted", n)
+	}
+	mfs, err := d.metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sum(mfs, "claude_hooks_http_ingest_rejected_total", map[string]string{"reason": "cross_site"}); got != 7 {
+		t.Errorf("rejected{reason=cross_site} = %v, want 7", got)
+	}
+}
+
+// TestFaultSlowBody (item 9): a client that sends its headers and then a
+// body byte by byte, or nothing, is cut off by the read timeout instead of
+// holding a connection forever.
+func TestFaultSlowBody(t *testing.T) {
+	d := startDaemon(t, t.TempDir(), nil, "--web.read-timeout=1s")
+	conns := faultScale(20, 300)
+	var open []net.Conn
+	for range conns {
+		c, err := net.Dial("tcp", d.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "POST /v1/hooks HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"a\":", d.addr)
+		open = append(open, c)
+	}
+	for i, c := range open {
+		// The server closes it (after a 4xx or without an answer) well
+		// before this generous bound; the old daemon never did.
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		_, err := io.ReadAll(c)
+		if err != nil {
+			t.Fatalf("connection %d still open after 20 s with a 1 s read timeout: %v", i, err)
+		}
+	}
+}
+
+// TestFaultConcurrentLargeBatches (item 5, acceptance 4): many large
+// /v1/events bodies at once from loopback keep the daemon's peak memory
+// bounded, and every accepted event is stored once.
+func TestFaultConcurrentLargeBatches(t *testing.T) {
+	d := startDaemon(t, t.TempDir(), nil)
+	clients := faultScale(6, 20)
+	batchBytes := faultScale(20<<20, 60<<20)
+	line := strings.Repeat("y", 4000)
+	errs := make(chan error, clients)
+	accepted := make(chan int, clients)
+	for c := range clients {
+		go func() {
+			var b strings.Builder
+			n := 0
+			for b.Len() < batchBytes {
+				fmt.Fprintf(&b, `{"session_id":"big-%d","hook_event_name":"Notification","notification_type":"idle_prompt","message":"%d %s"}`+"\n", c, n, line)
+				n++
+			}
+			resp, err := http.Post("http://"+d.addr+"/v1/events", "application/x-ndjson", strings.NewReader(b.String()))
+			if err != nil {
+				errs <- err
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				errs <- fmt.Errorf("POST /v1/events: %s %s", resp.Status, body)
+				return
+			}
+			accepted <- n
+			errs <- nil
+		}()
+	}
+	total := 0
+	for range clients {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range clients {
+		total += <-accepted
+	}
+	d.waitApplied(t, 5*time.Minute, float64(total))
+	waitFor(t, 5*time.Minute, "every accepted event stored", func() (bool, error) {
+		var st wire.Status
+		getJSON(t, "http://"+d.addr+"/api/v1/status", &st)
+		return st.StoreEvents >= int64(total), fmt.Errorf("%d of %d stored", st.StoreEvents, total)
+	})
+	ids, err := storedIDs(t, d.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, n := range ids {
+		if n != 1 {
+			t.Fatalf("event %s stored %d times", id, n)
+		}
+	}
+	if len(ids) != total {
+		t.Fatalf("%d distinct events stored, want %d", len(ids), total)
+	}
+	peak := peakRSS(t, d.cmd.Process.Pid)
+	t.Logf("%d clients x %d MiB: %d events, peak RSS %d MiB", clients, batchBytes>>20, total, peak>>20)
+	if peak > 300<<20 {
+		t.Errorf("peak RSS %d MiB, want under 300 MiB", peak>>20)
+	}
+}
+
+// peakRSS reads a process's peak resident set (VmHWM).
+func peakRSS(tb testing.TB, pid int) int64 {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb << 10
+		}
+	}
+	tb.Fatal("no VmHWM in /proc status")
+	return 0
+}
