@@ -1,14 +1,14 @@
 //go:build !unix
 
-package checkpoint
+package atomicfile
 
 import (
 	"errors"
 	"os"
 )
 
-// tryLock is unsupported here: Save proceeds unlocked and Load's clean-up
-// leaves temporary files alone, since it cannot tell whether a Save holds them.
+// tryLock is unsupported here: WriteFile proceeds unlocked and RemoveLeftovers
+// leaves temporary files alone, since it cannot tell whether a WriteFile holds them.
 func tryLock(f *os.File) error {
 	return errors.ErrUnsupported
 }
