@@ -97,3 +97,20 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderErrorHidesValues: a malformed --otlp.headers list is refused
+// with an error that names the entry, never a header value (they are often
+// secrets).
+func TestHeaderErrorHidesValues(t *testing.T) {
+	_, stderr, code := runCLI(t, "--state.dir="+t.TempDir(), "--store.path=", "--web.listen-address=127.0.0.1:0",
+		"--otlp.headers=Authorization=Bearer s3cret-value,x-tenant%zz")
+	if code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	if !strings.Contains(stderr, "--otlp.headers") || !strings.Contains(stderr, "entry 2") {
+		t.Errorf("stderr does not name the flag and the entry:\n%s", stderr)
+	}
+	if strings.Contains(stderr, "s3cret") || strings.Contains(stderr, "%zz") {
+		t.Errorf("stderr prints a header value:\n%s", stderr)
+	}
+}
