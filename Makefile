@@ -11,7 +11,11 @@ CACHE     ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/claude-hooks-exporter
 # Our packages: npm can unpack Go files under grafana-plugin/node_modules, which are not ours.
 PKGS       = $(shell $(GO) list -e ./... | grep -v /node_modules/)
 
-.PHONY: all build test test-deps unit fuzz bench run lint clean
+# The host's platform: make test builds the plugin backend for it only (cross-builds are release's).
+HOSTOS    := $(shell $(GO) env GOOS)
+HOSTARCH  := $(shell $(GO) env GOARCH)
+
+.PHONY: all build test test-deps unit fuzz bench run lint clean release
 
 all: build
 
@@ -20,17 +24,22 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/claude-hooks-exporter ./cmd/exporter
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/claude-hooks-hook ./cmd/hook
 
-## test: install what the tests need, then check formatting, vet, test the plugin frontend and build the plugin
-## for this machine only (plugin-host; `make plugin` cross-builds all six backends), race-test everything and fuzz
-## the decoders for a bounded time
+## test: fetch what the tests need (starting no service), check formatting, vet, test the plugin frontend, build
+## each artifact once (the two binaries, the frontend, the host's plugin backend) and hand them to the tests,
+## race-test everything, fuzz the decoders for a bounded time, and check that no system service was enabled
 test: test-deps
 	@unformatted="$$("$$($(GO) env GOROOT)/bin/gofmt" -l cmd internal grafana-plugin/pkg scripts)"; if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS) ./internal/app/testdata/floorserver
-	$(MAKE) plugin-test plugin-host
-	JAEGER_BIN="$$(scripts/jaeger.sh)" PATH="$$PATH:/usr/bin" $(GO) test -race -count=1 -timeout 40m $(PKGS)
+	$(MAKE) plugin-test plugin-host-backend build
+	JAEGER_BIN="$$(scripts/jaeger.sh)" PATH="$$(scripts/prometheus.sh):$$PATH:/usr/bin" \
+	CLAUDE_HOOKS_EXPORTER_BIN="$(abspath $(BIN))/claude-hooks-exporter" CLAUDE_HOOKS_HOOK_BIN="$(abspath $(BIN))/claude-hooks-hook" \
+	CLAUDE_HOOKS_PLUGIN_BIN="$(abspath grafana-plugin/dist)/gpx_claudehooks_$(HOSTOS)_$(HOSTARCH)" \
+		$(GO) test -race -count=1 -timeout 40m $(PKGS)
 	$(MAKE) fuzz
+	scripts/check-no-service.sh
 
-## test-deps: Prometheus (promtool) from Debian and Jaeger v2 built from the module proxy into a cache
+## test-deps: Prometheus and promtool unpacked from Debian's package (not installed: no service), npm, and
+## Jaeger v2 built from the module proxy, into a cache
 test-deps:
 	scripts/test-deps.sh
 
@@ -47,12 +56,24 @@ fuzz:
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 
-## run: start the daemon with its embedded defaults
-run: build
-	$(BIN)/claude-hooks-exporter serve
+## run: build, start the daemon with its embedded defaults, and print where to look (ADDR=host:port moves it)
+run:
+	@echo "run: building $(BIN)/claude-hooks-exporter and $(BIN)/claude-hooks-hook (the first build compiles every dependency: a minute or two)"
+	@$(MAKE) --no-print-directory build >/dev/null
+	@scripts/run.sh $(BIN)
+
+## release-binaries: the daemon and the hook for every supported platform into dist/ (part of release)
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+.PHONY: release-binaries
+release-binaries:
+	@for p in $(RELEASE_PLATFORMS); do os=$${p%/*}; arch=$${p#*/}; \
+		echo "release: $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/$$os-$$arch/claude-hooks-exporter ./cmd/exporter || exit 1; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '-s -w' -o dist/$$os-$$arch/claude-hooks-hook ./cmd/hook || exit 1; \
+	done
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist
 
 ## plugin: the Grafana data source into grafana-plugin/dist as Grafana's catalog expects it: module.js, plugin.json,
 ## img/, README.md, CHANGELOG.md, LICENSE, the backends for Linux, macOS and Windows on amd64 and arm64 (named as the
@@ -83,7 +104,12 @@ plugin: plugin-frontend
 	$(foreach t,$(PLUGIN_TARGETS),$(call plugin_backend,$(t)))
 	$(MAKE) plugin-manifest
 
-plugin-host: plugin-frontend
+plugin-host: plugin-frontend plugin-host-backend
+
+# plugin-host-backend: the host's backend and the manifest, without building the frontend again (make test has
+# plugin-test build it once)
+.PHONY: plugin-host-backend
+plugin-host-backend:
 	$(call plugin_backend,$(PLUGIN_HOST))
 	$(MAKE) plugin-manifest
 
@@ -99,16 +125,17 @@ plugin-manifest:
 
 release:
 	@test -z "$$(git status --porcelain)" || { echo "release: commit first: the build manifest must describe the source archive" >&2; exit 1; }
-	$(MAKE) plugin
+	$(MAKE) plugin release-binaries
 	mkdir -p $(BIN)
 	$(GO) run ./scripts/pluginrelease zip -dist $(PLUGIN_DIST) -out $(BIN)/$(PLUGIN_ID)-$(PLUGIN_VERSION).zip
 	git archive --format=zip --prefix=claude-hooks-exporter-$(VERSION)/ -o $(BIN)/claude-hooks-exporter-$(VERSION)-source.zip HEAD
 
+## node_modules is installed again only when package-lock.json changed (npm ci writes node_modules/.package-lock.json);
+## it is removed first: npm ci's own removal fails with ENOTEMPTY on some file systems
 grafana-plugin/node_modules/.package-lock.json: grafana-plugin/package-lock.json
+	rm -rf grafana-plugin/node_modules
 	cd grafana-plugin && npm ci --no-audit --no-fund
 
-## plugin-test: the plugin frontend from a clean install: type-check, lint, unit tests, production build
-## (node_modules is removed first: npm ci's own removal fails with ENOTEMPTY on some file systems)
-plugin-test:
-	rm -rf grafana-plugin/node_modules
-	cd grafana-plugin && npm ci --no-audit --no-fund && npm run typecheck && npm run lint && npm run test:ci && npm run build
+## plugin-test: the plugin frontend: type-check, lint, unit tests, production build (the one build make test makes)
+plugin-test: grafana-plugin/node_modules/.package-lock.json
+	cd grafana-plugin && npm run typecheck && npm run lint && npm run test:ci && npm run build

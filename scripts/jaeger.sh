@@ -33,7 +33,7 @@ build() {
 	if [ -x "$bin" ]; then
 		return 0
 	fi
-	echo "jaeger.sh: building Jaeger $version into $dir (takes a few minutes, log in build.log)" >&2
+	echo "jaeger.sh: building Jaeger v2 (module github.com/jaegertracing/jaeger $version) into $dir (takes a few minutes, log in build.log)" >&2
 	(
 		cd "$dir"
 		# The cache is its own module: no workspace, no flags from the caller's module.

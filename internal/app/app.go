@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
-	"strings"
+
+	"github.com/prometheus/common/promslog"
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
 )
@@ -14,66 +16,66 @@ import (
 // -ldflags "-X github.com/claudehooks/claude-hooks-exporter/internal/app.Version=v1.2.3".
 var Version = "dev"
 
+// Exit codes of Run.
+const (
+	exitOK    = 0
+	exitError = 1
+	// exitUsage is a mistake on the command line: nothing was started.
+	exitUsage = 2
+)
+
 // Run runs the command line args (without the program name) and returns the
 // process exit code. It never exits the process itself.
 func Run(ctx context.Context, args []string, env func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
+	if len(args) > 0 && args[0] == "hook" {
+		// The same code path as the lean claude-hooks-hook binary, flags and all.
+		return spool.RunHook(args[1:], env, stdin, stdout, stderr)
 	}
+	c := newCLI(env, stdout)
+	cmd, help, err := c.parse(args)
+	if help {
+		return exitOK
+	}
+	if err != nil {
+		return report(stderr, err)
+	}
+	c.log.Writer = stderr
+	logger := promslog.New(&c.log)
 	switch cmd {
-	case "serve":
-		return exitCode(stderr, runServe(ctx, args, env, stderr))
-	case "hook":
-		// The same code path as the lean claude-hooks-hook binary.
-		return spool.RunHook(args, env, stdin, stdout, stderr)
 	case "install":
-		return exitCode(stderr, runInstall(args, env, stdout, false))
+		err = runInstall(&c.installCfg, env, stdout, false)
 	case "uninstall":
-		return exitCode(stderr, runInstall(args, env, stdout, true))
+		err = runInstall(&c.installCfg, env, stdout, true)
 	case "import":
-		return exitCode(stderr, runImport(ctx, args, env, stdout, stderr))
-	case "version", "--version", "-version":
-		fmt.Fprintf(stdout, "claude-hooks-exporter %s (revision %s, %s)\n", Version, revision(), goVersion())
-		return 0
-	case "help", "--help", "-help", "-h":
-		usage(stdout)
-		return 0
+		err = runImport(ctx, &c.importCfg, env, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, versionLine())
 	default:
-		fmt.Fprintf(stderr, "claude-hooks-exporter: unknown command %q\n", cmd)
-		usage(stderr)
-		return 1
+		if err = c.serveCfg.resolve(env); err != nil {
+			err = usageError{err: err, command: "serve"}
+			break
+		}
+		err = runServe(ctx, &c.serveCfg, env, logger)
 	}
+	return report(stderr, err)
 }
 
-func usage(w io.Writer) {
-	fmt.Fprint(w, `usage: claude-hooks-exporter [command] [flags]
-
-commands:
-  serve       run the daemon (the default): tail the spool, export metrics and traces
-  hook        capture one hook payload from stdin into the spool (same as claude-hooks-hook)
-  install     add our hooks to Claude Code's settings.json
-  uninstall   remove our hooks from Claude Code's settings.json
-  import      back-fill the spool from the legacy raw_json log directory
-  version     print the version
-
-Run "claude-hooks-exporter <command> --help" for the flags of a command.
-`)
-}
-
-// errUsage marks a flag error that the flag package already reported.
-type errUsage struct{ err error }
-
-func (e errUsage) Error() string { return e.err.Error() }
-
-func exitCode(stderr io.Writer, err error) int {
+// report prints err as one line and returns the exit code for it.
+func report(stderr io.Writer, err error) int {
 	if err == nil {
-		return 0
+		return exitOK
 	}
-	if _, ok := err.(errUsage); !ok {
-		fmt.Fprintf(stderr, "claude-hooks-exporter: %v\n", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		if ue.command == "" {
+			fmt.Fprintf(stderr, "%s: %v\nRun \"%s --help\" for the commands.\n", programName, err, programName)
+		} else {
+			fmt.Fprintf(stderr, "%s: %v\nRun \"%s %s --help\" for the flags of %s.\n", programName, err, programName, ue.command, ue.command)
+		}
+		return exitUsage
 	}
-	return 1
+	fmt.Fprintf(stderr, "%s: %v\n", programName, err)
+	return exitError
 }
 
 func revision() string {

@@ -1,8 +1,14 @@
-// Package app is the claude-hooks-exporter command: it parses flags and the
-// optional config file, builds every part of the daemon, owns their lifetimes
-// and the shutdown order (stop inputs, drain the pipeline, write the last
-// checkpoint, flush the sinks), and runs the hook, install, uninstall, import
-// and version subcommands.
+// Package app is the claude-hooks-exporter command. It only wires: it parses
+// the command line (kingpin: the command list, flags grouped by area, help
+// and errors that name the mistake; promslog for --log.level and
+// --log.format) and the optional config file, builds the daemon from that
+// configuration (newDaemon: takes the state directory's lock, opens every
+// part, starts nothing) and runs it (daemon.run: every goroutine owned by an
+// errgroup that is waited for; shutdown stops the inputs, drains the
+// pipeline, writes the last checkpoint, flushes the sinks). It also runs the
+// hook, install, uninstall, import and version commands, each a few lines
+// over the package that does the work.
 //
-// Nothing imports app; only app wires packages together.
+// Features live in their own packages (legacy import in internal/legacy,
+// collectors in internal/metrics). Nothing imports app.
 package app

@@ -1,8 +1,9 @@
 package app
 
 import (
-	"flag"
 	"time"
+
+	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/server"
 )
@@ -11,16 +12,16 @@ import (
 // hold, and the browser-origin protection (docs/reliability.md).
 type webLimits struct {
 	allowCrossSite   bool
-	maxInflightBytes int64
+	maxInflightBytes byteSize
 	readTimeout      time.Duration
 	idleTimeout      time.Duration
 }
 
-func webLimitFlags(fs *flag.FlagSet) *webLimits {
-	l := &webLimits{}
-	fs.BoolVar(&l.allowCrossSite, "web.allow-cross-site", false, "accept POSTs a browser marks as cross-site and ingest in any content type; off, a web page the user visits cannot post events")
-	fs.Int64Var(&l.maxInflightBytes, "web.max-inflight-bytes", server.DefaultMaxInflightBytes, "request body bytes ingest holds at once, for all clients together (loopback included); more wait their turn")
-	fs.DurationVar(&l.readTimeout, "web.read-timeout", time.Minute, "longest time to read a request, headers and body (streams are exempt)")
-	fs.DurationVar(&l.idleTimeout, "web.idle-timeout", 2*time.Minute, "how long an idle kept-alive connection is kept")
+func webLimitFlags(cmd *kingpin.CmdClause) *webLimits {
+	l := &webLimits{maxInflightBytes: byteSize(server.DefaultMaxInflightBytes)}
+	cmd.Flag("web.allow-cross-site", "Accept POSTs a browser marks as cross-site and ingest in any content type; off, a web page the user visits cannot post events.").BoolVar(&l.allowCrossSite)
+	cmd.Flag("web.max-inflight-bytes", "Request body bytes ingest holds at once, for all clients together (loopback included); more wait their turn.").Default(l.maxInflightBytes.String()).SetValue(&l.maxInflightBytes)
+	cmd.Flag("web.read-timeout", "Longest time to read a request, headers and body (streams are exempt).").Default("1m").DurationVar(&l.readTimeout)
+	cmd.Flag("web.idle-timeout", "How long an idle kept-alive connection is kept.").Default("2m").DurationVar(&l.idleTimeout)
 	return l
 }

@@ -35,7 +35,14 @@ var (
 	hookBin     string
 )
 
+// TestMain builds the two binaries once, or takes them from
+// $CLAUDE_HOOKS_EXPORTER_BIN and $CLAUDE_HOOKS_HOOK_BIN (make test builds them
+// once for every package's tests).
 func TestMain(m *testing.M) {
+	exporterBin, hookBin = os.Getenv("CLAUDE_HOOKS_EXPORTER_BIN"), os.Getenv("CLAUDE_HOOKS_HOOK_BIN")
+	if exporterBin != "" && hookBin != "" {
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "chx-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

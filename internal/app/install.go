@@ -1,97 +1,152 @@
 package app
 
 import (
+	"bytes"
+	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"time"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/atomicfile"
 	"github.com/claudehooks/claude-hooks-exporter/internal/claudesettings"
 	"github.com/claudehooks/claude-hooks-exporter/internal/hookevent"
-	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
 )
 
-// hookBinary is the lean hook command install writes into settings.json.
-const hookBinary = "claude-hooks-hook"
+// The two binaries install puts in --bin-dir.
+const (
+	exporterBinary = "claude-hooks-exporter"
+	hookBinary     = "claude-hooks-hook"
+)
 
-func runInstall(args []string, env func(string) string, stdout io.Writer, uninstall bool) error {
-	name := "install"
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func runInstall(c *installConfig, env func(string) string, stdout io.Writer, uninstall bool) error {
+	settings := expandTilde(env, c.settings)
 	if uninstall {
-		name = "uninstall"
+		return claudesettings.UninstallFile(settings, c.dryRun, stdout)
 	}
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	home := env("HOME")
-	settings := fs.String("settings", filepath.Join(home, ".claude", "settings.json"), "Claude Code settings file to edit")
-	dryRun := fs.Bool("dry-run", false, "print what would change and write nothing")
-	mode := fs.String("mode", "command", "command: hooks run claude-hooks-hook (async); http: hooks POST to the daemon (SessionStart and Setup stay command hooks)")
-	spoolDir := fs.String("spool.dir", filepath.Join(stateDir(env), "spool"), "spool directory the command hooks append to")
-	url := fs.String("http.url", "http://127.0.0.1:9469/v1/hooks", "daemon ingest URL for http mode")
-	tokenFile := fs.String("web.auth-token-file", "", "token file whose bearer token http hooks send")
-	hookPath := fs.String("hook.path", "", "absolute path of claude-hooks-hook (default: next to this binary, else on PATH)")
-	if err := parseFlags(fs, args, stdout); err != nil {
-		return err
+	spoolDir, err := filepath.Abs(expandTilde(env, c.spoolDir))
+	if err != nil {
+		return fmt.Errorf("--spool.dir: %w", err)
 	}
-	if uninstall {
-		return claudesettings.UninstallFile(*settings, *dryRun, stdout)
+	binDir, err := filepath.Abs(expandTilde(env, c.binDir))
+	if err != nil {
+		return fmt.Errorf("--bin-dir: %w", err)
 	}
-	var m claudesettings.Mode
-	switch *mode {
-	case "command":
-		m = claudesettings.Mode("command")
-	case "http":
-		m = claudesettings.Mode("http")
-	default:
-		return fmt.Errorf("--mode %q: want command or http", *mode)
+	opts := claudesettings.Options{
+		Mode:     claudesettings.Mode(c.mode),
+		SpoolDir: spoolDir,
+		HTTPURL:  c.url,
+		Events:   claudesettings.ObserverEvents(hookevent.KnownEvents),
 	}
-	bin := *hookPath
-	if bin == "" {
-		var err error
-		if bin, err = findHookBinary(env); err != nil {
+	switch {
+	case c.tokenEnv != "" && c.tokenFile != "":
+		return errors.New("--http.token-env and --web.auth-token-file both name the token: give one")
+	case c.tokenEnv != "":
+		if !envName.MatchString(c.tokenEnv) {
+			return fmt.Errorf("--http.token-env %q is not an environment variable name", c.tokenEnv)
+		}
+		opts.HTTPToken = "${" + c.tokenEnv + "}"
+	case c.tokenFile != "":
+		if opts.HTTPToken, err = readToken(expandTilde(env, c.tokenFile)); err != nil {
 			return err
 		}
 	}
-	if !filepath.IsAbs(bin) {
-		return fmt.Errorf("--hook.path %q is not absolute", bin)
-	}
-	absSpool, err := filepath.Abs(*spoolDir)
-	if err != nil {
-		return fmt.Errorf("spool dir: %w", err)
-	}
-	token, err := readToken(*tokenFile)
+	hook, err := installBinaries(binDir, c.dryRun, stdout)
 	if err != nil {
 		return err
 	}
-	return claudesettings.InstallFile(*settings, claudesettings.Options{
-		Mode:        m,
-		HookCommand: bin,
-		SpoolDir:    absSpool,
-		HTTPURL:     *url,
-		HTTPToken:   token,
-		Events:      hookevent.KnownEvents,
-	}, *dryRun, stdout)
+	opts.HookCommand = hook
+	if err := claudesettings.InstallFile(settings, opts, c.dryRun, stdout); err != nil {
+		return err
+	}
+	if !c.dryRun {
+		fmt.Fprintf(stdout, "next: start the daemon (%s serve, or make run in the clone); new Claude Code sessions send it their events\n", filepath.Join(binDir, exporterBinary))
+	}
+	return nil
 }
 
-// findHookBinary looks for claude-hooks-hook next to the running binary, then
-// on PATH. Without it install writes nothing: hooks pointing at a missing
-// binary would fail on every event.
-func findHookBinary(env func(string) string) (string, error) {
-	if exe, err := os.Executable(); err == nil {
-		if exe, err = filepath.EvalSymlinks(exe); err == nil {
-			cand := filepath.Join(filepath.Dir(exe), hookBinary)
-			if st, err := os.Stat(cand); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-				return cand, nil
-			}
+// installBinaries copies this binary and the hook binary beside it into
+// binDir, unless binDir already holds the same bytes, and checks that the
+// installed hook runs. It returns the installed hook's path. The hooks of
+// every session run that file, so it must not live in a build directory that
+// make clean removes.
+func installBinaries(binDir string, dryRun bool, w io.Writer) (string, error) {
+	self, err := os.Executable()
+	if err == nil {
+		self, err = filepath.EvalSymlinks(self)
+	}
+	if err != nil {
+		return "", fmt.Errorf("find this binary: %w", err)
+	}
+	srcDir := filepath.Dir(self)
+	if !dryRun {
+		if err := os.MkdirAll(binDir, 0o755); err != nil {
+			return "", fmt.Errorf("create --bin-dir: %w", err)
 		}
 	}
-	if p, err := exec.LookPath(hookBinary); err == nil {
-		if abs, err := filepath.Abs(p); err == nil {
-			return abs, nil
+	hook := filepath.Join(binDir, hookBinary)
+	for _, name := range []string{exporterBinary, hookBinary} {
+		src, dst := filepath.Join(srcDir, name), filepath.Join(binDir, name)
+		if name == exporterBinary {
+			src = self
+		}
+		if err := installBinary(src, dst, dryRun, w); err != nil {
+			return "", err
 		}
 	}
-	return "", errors.New("claude-hooks-hook not found next to this binary or on PATH: build it (make build) or pass --hook.path; nothing was written")
+	if dryRun {
+		return hook, nil
+	}
+	if err := checkHook(hook); err != nil {
+		return "", err
+	}
+	return hook, nil
 }
 
-var _ = spool.DefaultMaxRecordBytes
+// installBinary makes dst a copy of src. A missing src is fine when dst
+// exists (an install run from the installed copy, whose sibling is dst).
+func installBinary(src, dst string, dryRun bool, w io.Writer) error {
+	data, err := os.ReadFile(src)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(dst); err == nil {
+			fmt.Fprintf(w, "%s: kept (no newer build next to this binary)\n", dst)
+			return nil
+		}
+		return fmt.Errorf("%s not found next to this binary (%s): build both with make build; nothing was written", filepath.Base(src), filepath.Dir(src))
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", src, err)
+	}
+	if cur, err := os.ReadFile(dst); err == nil && bytes.Equal(cur, data) {
+		fmt.Fprintf(w, "%s: up to date\n", dst)
+		return nil
+	}
+	if dryRun {
+		fmt.Fprintf(w, "%s: would be installed from %s\n", dst, src)
+		return nil
+	}
+	if err := atomicfile.WriteFile(dst, data, 0o755); err != nil {
+		return fmt.Errorf("install %s: %w", filepath.Base(dst), err)
+	}
+	fmt.Fprintf(w, "%s: installed from %s\n", dst, src)
+	return nil
+}
+
+// checkHook runs the installed hook with --help: a hook that cannot run
+// would fail on every event of every session.
+func checkHook(path string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, path, "--help").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("installed hook %s does not run (%v): %s", path, err, bytes.TrimSpace(out))
+	}
+	return nil
+}

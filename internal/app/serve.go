@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,7 +20,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/api"
+	"github.com/claudehooks/claude-hooks-exporter/internal/checkpoint"
+	"github.com/claudehooks/claude-hooks-exporter/internal/legacy"
 	"github.com/claudehooks/claude-hooks-exporter/internal/live"
+	"github.com/claudehooks/claude-hooks-exporter/internal/metrics"
 	"github.com/claudehooks/claude-hooks-exporter/internal/pipeline"
 	"github.com/claudehooks/claude-hooks-exporter/internal/pricing"
 	"github.com/claudehooks/claude-hooks-exporter/internal/server"
@@ -34,119 +35,369 @@ import (
 	"github.com/claudehooks/claude-hooks-exporter/internal/transcript"
 )
 
-// serveConfig is everything serve's flags set.
-type serveConfig struct {
-	listen          string
-	tokenFile       string
-	webConfigFile   string
-	ingestRate      float64
-	stateDir        string
-	spoolDir        string
-	logLevel        string
-	logFormat       string
-	maxRecordBytes  int
-	checkpointEvery time.Duration
-	pollInterval    time.Duration
-	legacyDir       string
-	legacyInterval  time.Duration
+// shutdownTimeout bounds each step of the shutdown that waits on others:
+// HTTP connections closing and the trace exporter's last flush.
+const shutdownTimeout = 5 * time.Second
 
-	idleTimeout     time.Duration
-	maxSessions     int
-	maxOpenCalls    int
-	maxMCPTools     int
-	captureContent  bool
-	contentMaxBytes int
+// daemon is every part of a running serve, built by newDaemon and run by
+// run. Its fields are what run starts and what close releases.
+type daemon struct {
+	cfg    *serveConfig
+	logger *slog.Logger
 
-	otlpEndpoint string
-	otlpProtocol string
-	otlpInsecure bool
-	otlpHeaders  string
+	lock     *checkpoint.Lock
+	traces   *tracing.Sink
+	store    *store.Store // nil when the store is off
+	broker   *live.Broker
+	pipeline *pipeline.Pipeline
+	tailer   *tail.Tailer
+	writer   *spool.Writer
+	legacy   *legacy.Watcher // nil without --legacy.raw-json-dir
+	listener net.Listener
+	http     *http.Server
+	// trackerOpts configure the tracker; a store rebuild runs one of its own.
+	trackerOpts session.Options
 
-	transcripts    bool
-	pprof          bool
-	transcriptDirs string
-	pricesFile     string
-
-	storePath       string
-	storeMaxAge     time.Duration
-	storeMaxBytes   int64
-	storePayloadMax int
-	storeCommit     time.Duration
-
-	web *webLimits
+	closers []func() error // in the order they were opened
+	ran     bool           // run started: it shuts the trace sink down itself
 }
 
-func serveFlags(env func(string) string) (*flag.FlagSet, *serveConfig) {
-	c := &serveConfig{}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	state := stateDir(env)
-	fs.String("config.file", "", "YAML file whose keys are flag names (web.listen-address: ...); flags on the command line win")
-	fs.StringVar(&c.listen, "web.listen-address", "127.0.0.1:9469", "address to serve ingest, /metrics and the API on; beyond loopback it needs --web.auth-token-file")
-	fs.StringVar(&c.tokenFile, "web.auth-token-file", "", "file holding the bearer token every request must carry (required beyond loopback)")
-	fs.StringVar(&c.webConfigFile, "web.config.file", "", "exporter-toolkit web config (TLS, basic auth); counts as credentials for listening beyond loopback")
-	fs.Float64Var(&c.ingestRate, "web.ingest-rate-limit", 1000, "ingest requests per second allowed per non-loopback client (burst twice that); 0 = unlimited. Loopback clients are not limited")
-	fs.StringVar(&c.stateDir, "state.dir", state, "directory for the checkpoint (and, by default, the spool)")
-	fs.StringVar(&c.spoolDir, "spool.dir", "", "spool directory the hooks append to (default <state.dir>/spool)")
-	fs.IntVar(&c.maxRecordBytes, "spool.max-record-bytes", spool.DefaultMaxRecordBytes, "largest hook payload kept whole; larger ones are preserved capped and counted as rejected")
-	fs.DurationVar(&c.checkpointEvery, "checkpoint.interval", time.Second, "longest time between checkpoints while events flow")
-	fs.DurationVar(&c.pollInterval, "spool.poll-interval", time.Second, "periodic spool scan in addition to file-system notifications")
-	fs.StringVar(&c.logLevel, "log.level", "info", "log level: debug, info, warn, error")
-	fs.StringVar(&c.logFormat, "log.format", "logfmt", "log format: logfmt or json")
-	fs.StringVar(&c.legacyDir, "legacy.raw-json-dir", "", "also watch the seed notifier's raw_json directory and import new files into the spool")
-	fs.DurationVar(&c.legacyInterval, "legacy.scan-interval", 2*time.Second, "how often the legacy raw_json directory is scanned")
-	fs.DurationVar(&c.idleTimeout, "session.idle-timeout", 30*time.Minute, "sessions with no event for this long are closed as expired")
-	fs.IntVar(&c.maxSessions, "session.max-open", 1000, "cap on open sessions; the least recently active beyond it are expired and counted")
-	fs.IntVar(&c.maxOpenCalls, "session.max-open-calls", 256, "cap on open tool calls and waits per session; overflow is counted")
-	fs.IntVar(&c.maxMCPTools, "metrics.max-mcp-tools", 50, "distinct MCP tools that get their own tool label; the rest are labelled other")
-	fs.BoolVar(&c.captureContent, "traces.capture-content", false, "put prompts, commands and tool output on spans (capped and redacted); off: only their sizes")
-	fs.IntVar(&c.contentMaxBytes, "traces.content-max-bytes", 2048, "cap on each captured content attribute")
-	fs.StringVar(&c.otlpEndpoint, "otlp.endpoint", "", "OTLP traces endpoint (default from OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT; none = no trace export)")
-	fs.StringVar(&c.otlpProtocol, "otlp.protocol", "", "OTLP protocol: grpc or http/protobuf (default from OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL, else http/protobuf)")
-	fs.BoolVar(&c.otlpInsecure, "otlp.insecure", false, "use plain-text OTLP (default from OTEL_EXPORTER_OTLP_INSECURE)")
-	fs.BoolVar(&c.pprof, "web.enable-pprof", false, "serve Go profiling endpoints under /debug/pprof/ (behind the same auth)")
-	fs.BoolVar(&c.transcripts, "transcripts.enabled", true, "follow the transcripts hook events name, for tokens, cost and models per session")
-	fs.StringVar(&c.transcriptDirs, "transcripts.allowed-dirs", filepath.Join(env("HOME"), ".claude", "projects"), "comma-separated directories transcripts may be read from (hook payloads name the files)")
-	fs.StringVar(&c.pricesFile, "prices.file", "", "price table (YAML, the format of deploy/prices.yaml) replacing the built-in one")
-	fs.StringVar(&c.storePath, "store.path", "\x00default", "SQLite event store for history, search and stream resume (default <state.dir>/events.db; \"\" disables it: metrics and traces still work)")
-	fs.DurationVar(&c.storeMaxAge, "store.retention.time", 30*24*time.Hour, "events older than this are deleted from the store")
-	fs.Int64Var(&c.storeMaxBytes, "store.retention.size", 2<<30, "the store is kept under this many bytes; the oldest events go first")
-	fs.IntVar(&c.storePayloadMax, "store.payload-max-bytes", 64<<10, "payload bytes kept per stored event (the full payload stays in the spool)")
-	fs.DurationVar(&c.storeCommit, "store.commit-delay", store.DefaultCommitDelay, "how long stored events gather before one transaction commits them (the live stream does not wait; a query has what is queued committed first; 0 commits at once)")
-	c.web = webLimitFlags(fs)
-	fs.StringVar(&c.otlpHeaders, "otlp.headers", "", "extra OTLP headers as key=value,key=value (default from OTEL_EXPORTER_OTLP_[TRACES_]HEADERS)")
-	return fs, c
-}
-
-// parseHeaders reads key=value,key=value.
-func parseHeaders(s string) (map[string]string, error) {
-	if s == "" {
-		return nil, nil
+func runServe(ctx context.Context, cfg *serveConfig, env func(string) string, logger *slog.Logger) error {
+	d, err := newDaemon(ctx, cfg, env, logger)
+	if err != nil {
+		return err
 	}
-	h := map[string]string{}
-	for _, kv := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || strings.TrimSpace(k) == "" {
-			return nil, fmt.Errorf("--otlp.headers: %q is not key=value", kv)
+	defer d.close()
+	return d.run(ctx)
+}
+
+// newDaemon builds the daemon from its configuration: it takes the state
+// directory's lock, opens the store, restores the checkpoint, opens the
+// spool and binds the listen address, but starts nothing. On error it
+// releases what it had opened.
+func newDaemon(ctx context.Context, c *serveConfig, env func(string) string, logger *slog.Logger) (_ *daemon, err error) {
+	d := &daemon{cfg: c, logger: logger}
+	defer func() {
+		if err != nil {
+			d.close()
 		}
-		h[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}()
+	token, err := readToken(c.tokenFile)
+	if err != nil {
+		return nil, err
 	}
-	return h, nil
+	loopback := isLoopback(c.listen)
+	if !loopback && token == "" && c.webConfigFile == "" {
+		return nil, fmt.Errorf("refusing to listen on %s beyond loopback without --web.auth-token-file or --web.config.file: the daemon sees prompts and commands", c.listen)
+	}
+	if err := os.MkdirAll(c.stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+	if d.lock, err = checkpoint.LockDir(c.stateDir); err != nil {
+		return nil, err
+	}
+	d.closers = append(d.closers, d.lock.Unlock)
+	if err := os.MkdirAll(c.spoolDir.v, 0o700); err != nil {
+		return nil, fmt.Errorf("create spool dir: %w", err)
+	}
+
+	prices := pricing.Default()
+	if c.pricesFile != "" {
+		if prices, err = pricing.Load(c.pricesFile); err != nil {
+			return nil, fmt.Errorf("--prices.file: %w", err)
+		}
+	}
+	var follower *transcript.Follower
+	if c.transcripts {
+		follower = transcript.NewFollower(transcript.Options{AllowedDirs: strings.Split(c.transcriptDirs, ","), Logger: logger})
+	}
+	d.trackerOpts = session.Options{
+		Prices:          prices,
+		IdleTimeout:     c.idleTimeout,
+		MaxSessions:     c.maxSessions,
+		MaxOpenCalls:    c.maxOpenCalls,
+		MaxMCPTools:     c.maxMCPTools,
+		CaptureContent:  c.captureContent,
+		ContentMaxBytes: int(c.contentMaxBytes),
+	}
+	tracker := session.New(d.trackerOpts)
+	headers, err := tracing.ParseHeaders(c.otlpHeaders)
+	if err != nil {
+		return nil, fmt.Errorf("--otlp.headers: %w", err)
+	}
+	d.traces, err = tracing.New(ctx, tracing.Options{
+		Headers:  headers,
+		Env:      env,
+		Endpoint: c.otlpEndpoint,
+		Protocol: c.otlpProtocol,
+		Insecure: c.otlpInsecure,
+		Version:  Version,
+		Logger:   logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set up trace export: %w", err)
+	}
+	d.closers = append(d.closers, func() error {
+		if d.ran {
+			return nil // run flushed and shut it down in its place in the order
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		return d.traces.Shutdown(ctx)
+	})
+	var sinks []pipeline.Sink
+	if d.traces.Enabled() {
+		sinks = append(sinks, traceSink{d.traces})
+	}
+	if c.storePath.v != "" {
+		d.store, err = store.Open(ctx, store.Options{
+			Path:            c.storePath.v,
+			PayloadMaxBytes: int(c.storePayloadMax),
+			CommitDelay:     cmp.Or(c.storeCommit, -1),
+			MaxAge:          c.storeMaxAge,
+			MaxBytes:        int64(c.storeMaxBytes),
+			CaptureContent:  c.captureContent,
+			Logger:          logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("open event store: %w", err)
+		}
+		d.closers = append(d.closers, d.store.Close)
+	}
+	brokerOpts := live.Options{Logger: logger, AssignSeq: d.store == nil}
+	if d.store != nil {
+		brokerOpts.Replay = d.store.EventsAfter
+		brokerOpts.WaitStored = d.store.WaitSeq
+		if brokerOpts.StartSeq, err = d.store.MaxSeq(ctx); err != nil {
+			return nil, fmt.Errorf("read event store: %w", err)
+		}
+	}
+	d.broker = live.New(brokerOpts)
+	d.closers = append(d.closers, func() error { d.broker.Close(); return nil })
+	sinks = append(sinks, &historySink{store: d.store, broker: d.broker, payloadMax: int(c.storePayloadMax), capture: c.captureContent})
+	d.pipeline, err = pipeline.New(pipeline.Options{
+		Tracker:            tracker,
+		Transcripts:        follower,
+		Sinks:              sinks,
+		CheckpointPath:     filepath.Join(c.stateDir, "checkpoint.json"),
+		CheckpointInterval: c.checkpointEvery,
+		Logger:             logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	positions, err := d.pipeline.Restore()
+	if err != nil {
+		return nil, fmt.Errorf("restore checkpoint (move it away to start afresh): %w", err)
+	}
+	d.tailer, err = tail.New(tail.Options{
+		Dir:          c.spoolDir.v,
+		Match:        spool.IsSpoolFile,
+		Start:        positions,
+		PollInterval: c.pollInterval,
+		Logger:       logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("follow spool: %w", err)
+	}
+	d.closers = append(d.closers, d.tailer.Close)
+	d.writer, err = spool.OpenWriter(spool.Options{Dir: c.spoolDir.v, MaxRecordBytes: int(c.maxRecordBytes)})
+	if err != nil {
+		return nil, fmt.Errorf("open spool for HTTP ingest: %w", err)
+	}
+	d.closers = append(d.closers, d.writer.Close)
+	if c.legacyDir != "" {
+		d.legacy, err = legacy.NewWatcher(legacy.WatcherOptions{
+			Dir:            c.legacyDir,
+			MarkPath:       filepath.Join(c.stateDir, "legacy-import.json"),
+			SpoolDir:       c.spoolDir.v,
+			Spool:          d.writer,
+			MaxRecordBytes: int(c.maxRecordBytes),
+			Interval:       c.legacyInterval,
+			Logger:         logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	handler, err := d.handler(tracker, token, loopback)
+	if err != nil {
+		return nil, err
+	}
+	d.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: c.web.readTimeout, IdleTimeout: c.web.idleTimeout}
+	if d.listener, err = net.Listen("tcp", c.listen); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", c.listen, err)
+	}
+	d.closers = append(d.closers, func() error {
+		if err := d.listener.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	})
+	return d, nil
 }
 
-func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log.level %q: want debug, info, warn or error", level)
+// handler builds the registry and the HTTP handler: ingest, /metrics, the
+// API, the live stream and, when enabled, pprof.
+func (d *daemon) handler(tracker *session.Tracker, token string, loopback bool) (http.Handler, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	col, err := metrics.New(metrics.Options{
+		Tracker:       tracker,
+		Ingest:        ingestSnapshot(d.pipeline),
+		RejectReasons: pipeline.RejectReasons,
+		Version:       Version,
+		Revision:      revision(),
+	})
+	if err != nil {
+		return nil, err
 	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	switch format {
-	case "logfmt", "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	default:
-		return nil, fmt.Errorf("--log.format %q: want logfmt or json", format)
+	rt := metrics.RuntimeOptions{Spans: d.traces, Stream: d.broker}
+	if d.store != nil {
+		rt.Store = d.store
 	}
+	for _, c := range []prometheus.Collector{col, metrics.NewRuntime(rt)} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	var allowed []string
+	if loopback {
+		allowed = []string{"localhost", "127.0.0.1", "::1"}
+	}
+	apiOpts := api.Options{Status: statusFunc(time.Now(), d.pipeline, d.store, d.broker), Logger: d.logger}
+	if d.store != nil {
+		// A nil *store.Store must not become a non-nil History or RateCounter.
+		apiOpts.Store, apiOpts.Rates = d.store, d.store
+	}
+	extra := map[string]http.Handler{
+		"/api/v1/":           api.New(apiOpts),
+		"GET /api/v1/stream": d.broker,
+	}
+	if d.cfg.pprof {
+		extra["/debug/pprof/"] = http.HandlerFunc(pprof.Index)
+		extra["/debug/pprof/profile"] = http.HandlerFunc(pprof.Profile)
+		extra["/debug/pprof/symbol"] = http.HandlerFunc(pprof.Symbol)
+		extra["/debug/pprof/trace"] = http.HandlerFunc(pprof.Trace)
+	}
+	return server.New(server.Options{
+		Spool:            d.writer,
+		Gatherer:         reg,
+		Token:            token,
+		MaxRecordBytes:   int(d.cfg.maxRecordBytes),
+		AllowedHosts:     allowed,
+		IngestRate:       d.cfg.ingestRate,
+		AllowCrossSite:   d.cfg.web.allowCrossSite,
+		MaxInflightBytes: int64(d.cfg.web.maxInflightBytes),
+		BodyReadTimeout:  d.cfg.web.readTimeout,
+		Ready:            readiness(d.cfg.spoolDir.v, d.pipeline, 3*d.cfg.checkpointEvery+10*time.Second, d.store),
+		Logger:           d.logger,
+		Extra:            extra,
+	}, reg)
+}
+
+// run runs the daemon until ctx ends or a part fails, then shuts it down in
+// order: the inputs (HTTP, retention, legacy watcher) stop first; the
+// pipeline drains what reached the spool and writes its last checkpoint;
+// then the trace sink flushes. Every goroutine is owned by one of two
+// errgroups, and run returns only after both have been waited for.
+func (d *daemon) run(ctx context.Context) error {
+	d.ran = true
+	d.logger.Info("serving", "address", d.listener.Addr().String(), "spool_dir", d.cfg.spoolDir.v, "state_dir", d.cfg.stateDir, "traces", d.traces.Enabled(), "version", Version)
+
+	inputs, inputsCtx := errgroup.WithContext(ctx)
+	// The pipeline outlives the inputs: it stops only once they have.
+	pipeCtx, stopPipe := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPipe()
+	var pipe errgroup.Group
+	pipeFailed := make(chan struct{})
+	pipe.Go(func() error {
+		err := d.pipeline.Run(pipeCtx, d.tailer)
+		if pipeCtx.Err() == nil {
+			close(pipeFailed) // stopped on its own: an error
+		}
+		return err
+	})
+
+	inputs.Go(func() error {
+		err := web.Serve(d.listener, d.http, &web.FlagConfig{WebConfigFile: &d.cfg.webConfigFile}, d.logger)
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("serve http: %w", err)
+	})
+	inputs.Go(func() error {
+		select {
+		case <-inputsCtx.Done():
+		case <-pipeFailed:
+		}
+		d.broker.Close() // end the streams so Shutdown does not wait for them
+		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+		defer cancel()
+		if err := d.http.Shutdown(shutCtx); err != nil {
+			return fmt.Errorf("shut down http: %w", err)
+		}
+		return nil
+	})
+	stopOnFailure := func(ctx context.Context) context.Context {
+		ctx, cancel := context.WithCancel(ctx)
+		inputs.Go(func() error {
+			defer cancel()
+			select {
+			case <-ctx.Done():
+			case <-pipeFailed:
+			}
+			return nil
+		})
+		return ctx
+	}
+	workCtx := stopOnFailure(inputsCtx)
+	if d.store != nil {
+		inputs.Go(func() error { return d.store.RunRetention(workCtx, time.Minute) })
+		if d.store.NeedsRebuild() {
+			rb := &storeRebuild{store: d.store, spoolDir: d.cfg.spoolDir.v, tracker: d.trackerOpts,
+				payloadMax: int(d.cfg.storePayloadMax), capture: d.cfg.captureContent, logger: d.logger}
+			inputs.Go(func() error {
+				// The store is optional: a failed rebuild is reported, the daemon goes on.
+				if err := ignoreCanceled(rb.run(workCtx)); err != nil {
+					d.logger.Error("event store: rebuild failed; it is tried again at the next start", "err", err)
+				}
+				return nil
+			})
+		}
+	}
+	if d.legacy != nil {
+		inputs.Go(func() error { return d.legacy.Run(workCtx) })
+	}
+
+	inputErr := inputs.Wait()
+	stopPipe()
+	pipeErr := pipe.Wait()
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	traceErr := d.traces.Shutdown(flushCtx)
+	if errors.Is(inputErr, context.Canceled) && ctx.Err() != nil {
+		inputErr = nil
+	}
+	if errors.Is(pipeErr, context.Canceled) {
+		pipeErr = nil
+	}
+	d.logger.Info("stopped")
+	return errors.Join(pipeErr, inputErr, traceErr)
+}
+
+// close releases what newDaemon opened, in reverse order.
+func (d *daemon) close() {
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		if err := d.closers[i](); err != nil {
+			d.logger.Warn("close", "err", err)
+		}
+	}
+	d.closers = nil
 }
 
 // isLoopback reports whether a listen address binds loopback only.
@@ -177,270 +428,6 @@ func readToken(path string) (string, error) {
 	return tok, nil
 }
 
-func runServe(ctx context.Context, args []string, env func(string) string, stderr io.Writer) error {
-	fs, c := serveFlags(env)
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	logger, err := newLogger(stderr, c.logLevel, c.logFormat)
-	if err != nil {
-		return err
-	}
-	if c.spoolDir == "" {
-		c.spoolDir = filepath.Join(c.stateDir, "spool")
-	}
-	if c.storePath == "\x00default" {
-		c.storePath = filepath.Join(c.stateDir, "events.db")
-	}
-	token, err := readToken(c.tokenFile)
-	if err != nil {
-		return err
-	}
-	loopback := isLoopback(c.listen)
-	if !loopback && token == "" && c.webConfigFile == "" {
-		return fmt.Errorf("refusing to listen on %s beyond loopback without --web.auth-token-file or --web.config.file: the daemon sees prompts and commands", c.listen)
-	}
-	if err := os.MkdirAll(c.stateDir, 0o700); err != nil {
-		return fmt.Errorf("create state dir: %w", err)
-	}
-	if err := os.MkdirAll(c.spoolDir, 0o700); err != nil {
-		return fmt.Errorf("create spool dir: %w", err)
-	}
-
-	prices := pricing.Default()
-	if c.pricesFile != "" {
-		if prices, err = pricing.Load(c.pricesFile); err != nil {
-			return fmt.Errorf("--prices.file: %w", err)
-		}
-	}
-	var follower *transcript.Follower
-	if c.transcripts {
-		var dirs []string
-		for _, d := range strings.Split(c.transcriptDirs, ",") {
-			if d = strings.TrimSpace(d); d != "" {
-				dirs = append(dirs, d)
-			}
-		}
-		follower = transcript.NewFollower(transcript.Options{AllowedDirs: dirs, Logger: logger})
-	}
-	trackerOpts := session.Options{
-		Prices:          prices,
-		IdleTimeout:     c.idleTimeout,
-		MaxSessions:     c.maxSessions,
-		MaxOpenCalls:    c.maxOpenCalls,
-		MaxMCPTools:     c.maxMCPTools,
-		CaptureContent:  c.captureContent,
-		ContentMaxBytes: c.contentMaxBytes,
-	}
-	tracker := session.New(trackerOpts)
-	headers, err := parseHeaders(c.otlpHeaders)
-	if err != nil {
-		return err
-	}
-	traces, err := tracing.New(ctx, tracing.Options{
-		Headers:  headers,
-		Env:      env,
-		Endpoint: c.otlpEndpoint,
-		Protocol: c.otlpProtocol,
-		Insecure: c.otlpInsecure,
-		Version:  Version,
-		Logger:   logger,
-	})
-	if err != nil {
-		return fmt.Errorf("set up trace export: %w", err)
-	}
-	var sinks []pipeline.Sink
-	if traces.Enabled() {
-		sinks = append(sinks, traceSink{traces})
-	}
-	var st *store.Store
-	if c.storePath != "" {
-		st, err = store.Open(ctx, store.Options{
-			Path:            c.storePath,
-			PayloadMaxBytes: c.storePayloadMax,
-			CommitDelay:     cmp.Or(c.storeCommit, -1),
-			MaxAge:          c.storeMaxAge,
-			MaxBytes:        c.storeMaxBytes,
-			CaptureContent:  c.captureContent,
-			Logger:          logger,
-		})
-		if err != nil {
-			return fmt.Errorf("open event store: %w", err)
-		}
-		defer st.Close()
-	}
-	brokerOpts := live.Options{Logger: logger, AssignSeq: st == nil}
-	if st != nil {
-		brokerOpts.Replay = st.EventsAfter
-		brokerOpts.WaitStored = st.WaitSeq
-		if brokerOpts.StartSeq, err = st.MaxSeq(ctx); err != nil {
-			return fmt.Errorf("read event store: %w", err)
-		}
-	}
-	broker := live.New(brokerOpts)
-	defer broker.Close()
-	sinks = append(sinks, &historySink{store: st, broker: broker, payloadMax: c.storePayloadMax, capture: c.captureContent})
-	pl, err := pipeline.New(pipeline.Options{
-		Tracker:            tracker,
-		Transcripts:        follower,
-		Sinks:              sinks,
-		CheckpointPath:     filepath.Join(c.stateDir, "checkpoint.json"),
-		CheckpointInterval: c.checkpointEvery,
-		Logger:             logger,
-	})
-	if err != nil {
-		return err
-	}
-	positions, err := pl.Restore()
-	if err != nil {
-		return fmt.Errorf("restore checkpoint (move it away to start afresh): %w", err)
-	}
-	tailer, err := tail.New(tail.Options{
-		Dir:          c.spoolDir,
-		Match:        spool.IsSpoolFile,
-		Start:        positions,
-		PollInterval: c.pollInterval,
-		Logger:       logger,
-	})
-	if err != nil {
-		return fmt.Errorf("follow spool: %w", err)
-	}
-	defer tailer.Close()
-
-	writer, err := spool.OpenWriter(spool.Options{Dir: c.spoolDir, MaxRecordBytes: c.maxRecordBytes})
-	if err != nil {
-		return fmt.Errorf("open spool for HTTP ingest: %w", err)
-	}
-	defer writer.Close()
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
-	cols, err := newCollectors(tracker, pl, traces, st, broker)
-	if err != nil {
-		return err
-	}
-	for _, col := range cols {
-		if err := reg.Register(col); err != nil {
-			return fmt.Errorf("register metrics: %w", err)
-		}
-	}
-	var allowed []string
-	if loopback {
-		allowed = []string{"localhost", "127.0.0.1", "::1"}
-	}
-	extra := map[string]http.Handler{}
-	if c.pprof {
-		extra["/debug/pprof/"] = http.HandlerFunc(pprof.Index)
-		extra["/debug/pprof/profile"] = http.HandlerFunc(pprof.Profile)
-		extra["/debug/pprof/symbol"] = http.HandlerFunc(pprof.Symbol)
-		extra["/debug/pprof/trace"] = http.HandlerFunc(pprof.Trace)
-	}
-	apiOpts := api.Options{Status: statusFunc(time.Now(), pl, st, broker), Logger: logger}
-	if st != nil {
-		// A nil *store.Store must not become a non-nil History or RateCounter.
-		apiOpts.Store, apiOpts.Rates = st, st
-	}
-	apiHandler := api.New(apiOpts)
-	extra["/api/v1/"] = apiHandler
-	extra["GET /api/v1/stream"] = broker
-	srv, err := server.New(server.Options{
-		Spool:            writer,
-		Gatherer:         reg,
-		Token:            token,
-		MaxRecordBytes:   c.maxRecordBytes,
-		AllowedHosts:     allowed,
-		IngestRate:       c.ingestRate,
-		AllowCrossSite:   c.web.allowCrossSite,
-		MaxInflightBytes: c.web.maxInflightBytes,
-		BodyReadTimeout:  c.web.readTimeout,
-		Ready:            readiness(c.spoolDir, pl, 3*c.checkpointEvery+10*time.Second, st),
-		Logger:           logger,
-		Extra:            extra,
-	}, reg)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", c.listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", c.listen, err)
-	}
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: c.web.readTimeout, IdleTimeout: c.web.idleTimeout}
-	logger.Info("serving", "address", ln.Addr().String(), "spool_dir", c.spoolDir, "state_dir", c.stateDir, "traces", traces.Enabled(), "version", Version)
-
-	// Inputs (HTTP, legacy watcher) stop first; the pipeline drains what reached
-	// the spool and writes its last checkpoint; then the trace sink flushes.
-	inputs, inputsCtx := errgroup.WithContext(ctx)
-	pipeCtx, stopPipe := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopPipe()
-	pipeDone := make(chan error, 1)
-	go func() { pipeDone <- pl.Run(pipeCtx, tailer) }()
-
-	inputs.Go(func() error {
-		err := web.Serve(ln, httpSrv, &web.FlagConfig{WebConfigFile: &c.webConfigFile}, logger)
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
-		}
-		return fmt.Errorf("serve http: %w", err)
-	})
-	if st != nil {
-		inputs.Go(func() error { return st.RunRetention(inputsCtx, time.Minute) })
-		if st.NeedsRebuild() {
-			rb := &storeRebuild{store: st, spoolDir: c.spoolDir, tracker: trackerOpts, payloadMax: c.storePayloadMax, capture: c.captureContent, logger: logger}
-			inputs.Go(func() error {
-				// The store is optional: a failed rebuild is reported, the daemon goes on.
-				if err := ignoreCanceled(rb.run(inputsCtx)); err != nil {
-					logger.Error("event store: rebuild failed; it is tried again at the next start", "err", err)
-				}
-				return nil
-			})
-		}
-	}
-	inputs.Go(func() error {
-		<-inputsCtx.Done()
-		broker.Close() // end the streams so Shutdown does not wait for them
-		shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		return httpSrv.Shutdown(shutCtx)
-	})
-	if c.legacyDir != "" {
-		inputs.Go(func() error {
-			return watchLegacy(inputsCtx, &legacyWatcher{dir: c.legacyDir, markPath: filepath.Join(c.stateDir, "legacy-import.json"),
-				spoolDir: c.spoolDir, w: writer, maxBytes: c.maxRecordBytes, logger: logger}, c.legacyInterval)
-		})
-	}
-	var pipeErr error
-	select {
-	case pipeErr = <-pipeDone:
-		// The pipeline stopped on its own: an error. Stop the inputs too.
-		stopPipe()
-	case <-inputsCtx.Done():
-	}
-	inputErr := inputs.Wait()
-	if pipeErr == nil {
-		stopPipe()
-		pipeErr = <-pipeDone
-	}
-	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	traceErr := traces.Shutdown(flushCtx)
-	if inputErr != nil && ctx.Err() != nil && errors.Is(inputErr, context.Canceled) {
-		inputErr = nil
-	}
-	logger.Info("stopped")
-	return errors.Join(pipeErr, inputErr, traceErr)
-}
-
-// ignoreCanceled drops the error of work cut short by shutdown.
-func ignoreCanceled(err error) error {
-	if errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
-}
-
 // traceSink adapts the tracing sink to the pipeline.
 type traceSink struct{ s *tracing.Sink }
 
@@ -451,8 +438,17 @@ func (t traceSink) Consume(ctx context.Context, b *pipeline.Batch) error {
 	return t.s.Export(ctx, b.Spans)
 }
 
-// readiness reports ready when the spool dir is readable and the checkpoint is
-// not older than stale while the daemon has work.
+// ignoreCanceled drops the error of work cut short by shutdown.
+func ignoreCanceled(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// readiness reports ready when the spool dir is readable, the store (when
+// there is one) commits, and the checkpoint is not older than stale while the
+// daemon has work.
 func readiness(spoolDir string, pl *pipeline.Pipeline, stale time.Duration, st *store.Store) func() error {
 	return func() error {
 		if _, err := os.ReadDir(spoolDir); err != nil {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/eventview"
 	"github.com/claudehooks/claude-hooks-exporter/internal/live"
+	"github.com/claudehooks/claude-hooks-exporter/internal/metrics"
 	"github.com/claudehooks/claude-hooks-exporter/internal/pipeline"
 	"github.com/claudehooks/claude-hooks-exporter/internal/store"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
@@ -87,6 +89,24 @@ func statusFunc(started time.Time, pl *pipeline.Pipeline, st *store.Store, broke
 				s.StoreBytes, s.StoreEvents = bytes, events
 			}
 		}
+		return s
+	}
+}
+
+// ingestSnapshot copies the pipeline's ingest state for a scrape.
+func ingestSnapshot(pl *pipeline.Pipeline) func() metrics.IngestSnapshot {
+	return func() metrics.IngestSnapshot {
+		var s metrics.IngestSnapshot
+		pl.Snapshot(func(st pipeline.Stats) {
+			s = metrics.IngestSnapshot{
+				RejectedByReason:        maps.Clone(st.Rejected),
+				SpoolBacklogBytes:       st.Backlog,
+				CheckpointWriteFailures: st.CheckpointFailures,
+				EventsApplied:           st.Applied,
+				IngestLag:               st.Lag.Clone(),
+				Processing:              st.Processing.Clone(),
+			}
+		})
 		return s
 	}
 }

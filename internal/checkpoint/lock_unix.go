@@ -3,12 +3,18 @@
 package checkpoint
 
 import (
+	"errors"
 	"os"
 	"syscall"
 )
 
-// tryLock takes an exclusive flock on f without waiting. The lock lives as
-// long as f is open.
-func tryLock(f *os.File) error {
-	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+var errLocked = syscall.EWOULDBLOCK
+
+// flock takes an exclusive flock on f without waiting.
+func flock(f *os.File) error {
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EAGAIN) {
+		return errLocked
+	}
+	return err
 }

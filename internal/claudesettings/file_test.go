@@ -85,7 +85,7 @@ func TestInstallFileMissing(t *testing.T) {
 		t.Errorf("directory entries (-want +got):\n%s", diff)
 	}
 	text := out.String()
-	for _, want := range []string{path + ": 31 change(s)", "add     SessionStart", "wrote " + path} {
+	for _, want := range []string{path + ": 29 change(s)", "add     SessionStart", "wrote " + path} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q:\n%s", want, text)
 		}
@@ -292,5 +292,57 @@ func TestWriteBackupNamesDoNotCollide(t *testing.T) {
 	}
 	if !slices.IsSorted(names) {
 		t.Errorf("backup names do not sort in creation order: %v", names)
+	}
+}
+
+// TestInstallFileDryRunDiff: a dry run prints a unified diff of the settings
+// file and the user's handlers it keeps.
+func TestInstallFileDryRunDiff(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "settings.json")
+	writeSettings(t, path, []byte(`{"model": "opus", "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "say done"}]}]}}`), 0o644)
+	var out bytes.Buffer
+	if err := InstallFile(path, commandOpts(), true, &out); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{
+		"--- " + path + "\n+++ " + path + " (new)\n@@ ",
+		`-{"model": "opus", "hooks": {"Stop"`,
+		`+  "model": "opus",`,
+		"+        \"matcher\": \"*\",\n",
+		"1 hook(s) of yours kept as they are:\n  keep    Stop                  command say done\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("dry-run output lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// TestInstallFileLiteralTokenIsPrivate: http mode with a literal token makes
+// the settings file 0600 and says so; a $NAME reference leaves the mode.
+func TestInstallFileLiteralTokenIsPrivate(t *testing.T) {
+	for _, tc := range []struct {
+		name, token string
+		wantMode    fs.FileMode
+	}{{"literal", "s3cret-token", 0o600}, {"env reference", "${CLAUDE_HOOKS_TOKEN}", 0o644}} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "settings.json")
+			writeSettings(t, path, []byte(`{}`), 0o644)
+			o := httpOpts()
+			o.HTTPToken = tc.token
+			var out bytes.Buffer
+			if err := InstallFile(path, o, false, &out); err != nil {
+				t.Fatal(err)
+			}
+			if got := stateOf(t, path).mode; got != tc.wantMode {
+				t.Errorf("mode %v, want %v", got, tc.wantMode)
+			}
+			if said := strings.Contains(out.String(), "readable by you only (0600)"); said != (tc.wantMode == 0o600) {
+				t.Errorf("output mentions 0600: %v, want %v:\n%s", said, tc.wantMode == 0o600, out.String())
+			}
+			if strings.Contains(out.String(), "s3cret") {
+				t.Errorf("output prints the token:\n%s", out.String())
+			}
+		})
 	}
 }

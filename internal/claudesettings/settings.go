@@ -186,6 +186,9 @@ func (o Options) validate() error {
 	if len(o.Events) == 0 {
 		return errors.New("no hook events to install")
 	}
+	if err := checkObserver(o.Events); err != nil {
+		return err
+	}
 	needCommand := true
 	switch o.Mode {
 	case ModeCommand:

@@ -12,13 +12,14 @@ import (
 	"github.com/claudehooks/claude-hooks-exporter/internal/goldentest"
 )
 
-// allEvents are the 31 hook events the caller installs.
+// allEvents are the 29 observer events the caller installs: the 31 of the
+// documentation less WorktreeCreate and WorktreeRemove.
 var allEvents = []string{
 	"SessionStart", "SessionEnd", "Setup", "UserPromptSubmit", "UserPromptExpansion", "MessageDisplay",
 	"PreToolUse", "PermissionRequest", "PermissionDenied", "PostToolUse", "PostToolUseFailure",
 	"PostToolBatch", "Notification", "SubagentStart", "SubagentStop", "Stop", "StopFailure",
 	"TaskCreated", "TaskCompleted", "TeammateIdle", "PreCompact", "PostCompact", "InstructionsLoaded",
-	"ConfigChange", "CwdChanged", "DirectoryAdded", "FileChanged", "WorktreeCreate", "WorktreeRemove",
+	"ConfigChange", "CwdChanged", "DirectoryAdded", "FileChanged",
 	"Elicitation", "ElicitationResult",
 }
 

@@ -5,7 +5,8 @@
 // file name is the only record of when the event was captured.
 //
 // It finds and names those files (Scan, ParseName), derives stable record ids
-// from the names (ID) and draws the import's progress (Progress). Turning the
-// files into spool records is the importer's job (internal/app, through
-// internal/spool); this package must not write anything.
+// from the names (ID), appends them to the spool as records (Import), follows
+// a directory that keeps growing (Watcher, whose progress survives a crash in
+// the middle of an import) and draws a one-off import's progress (Progress).
+// It must never write to the legacy directory: the files stay the user's.
 package legacy

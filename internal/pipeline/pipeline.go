@@ -13,6 +13,7 @@ import (
 	"github.com/claudehooks/claude-hooks-exporter/internal/checkpoint"
 	"github.com/claudehooks/claude-hooks-exporter/internal/histo"
 	"github.com/claudehooks/claude-hooks-exporter/internal/hookevent"
+	"github.com/claudehooks/claude-hooks-exporter/internal/retry"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
 	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
 	"github.com/claudehooks/claude-hooks-exporter/internal/tail"
@@ -433,24 +434,14 @@ func (p *Pipeline) reject(reason string, l tail.Line, err error) {
 }
 
 // deliver hands the batch to every sink, retrying a failing sink with backoff
-// until it accepts or ctx ends: the checkpoint never moves past an undelivered batch.
+// (internal/retry) until it accepts or ctx ends: the checkpoint never moves
+// past an undelivered batch.
 func (p *Pipeline) deliver(ctx context.Context, batch *Batch) error {
 	for _, s := range p.opts.Sinks {
-		backoff := 50 * time.Millisecond
-		for {
-			err := s.Consume(ctx, batch)
-			if err == nil {
-				break
-			}
-			p.opts.Logger.Warn("sink refused a batch; retrying", "sink", fmt.Sprintf("%T", s), "err", err)
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
-			backoff = min(backoff*2, 5*time.Second)
+		if err := retry.Do(ctx, func() error { return s.Consume(ctx, batch) }, func(err error, wait time.Duration) {
+			p.opts.Logger.Warn("sink refused a batch; retrying", "sink", fmt.Sprintf("%T", s), "retry_in", wait, "err", err)
+		}); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/eventview"
+	"github.com/claudehooks/claude-hooks-exporter/internal/retry"
 	"github.com/claudehooks/claude-hooks-exporter/internal/timeline"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
@@ -430,7 +431,8 @@ func (s *Store) WaitSeq(ctx context.Context, seq int64) error {
 func (s *Store) writer() {
 	q := &s.q
 	defer close(q.done)
-	backoff := time.Duration(0)
+	wait := retry.Backoff(0, 0)
+	failing := false
 	for {
 		q.mu.Lock()
 		n, closing, failed := len(q.items), q.closing, q.fault.failed
@@ -446,7 +448,7 @@ func (s *Store) writer() {
 			<-q.wake
 			continue
 		}
-		if backoff == 0 && !closing {
+		if !failing && !closing {
 			s.linger()
 		}
 		group, sync := s.takeGroup()
@@ -457,7 +459,8 @@ func (s *Store) writer() {
 		s.noteCommit(err)
 		switch {
 		case err == nil || sync:
-			backoff = 0
+			failing = false
+			wait.Reset()
 			s.finish(group, err)
 			if isCorrupt(err) {
 				s.declareFailed(err)
@@ -476,9 +479,10 @@ func (s *Store) writer() {
 			return
 		default:
 			s.commitFailures.Add(1)
-			backoff = min(max(2*backoff, 50*time.Millisecond), 5*time.Second)
-			s.opts.Logger.Warn("store: commit failed; retrying", "events", countEvents(group), "retry_in", backoff, "err", err)
-			t := time.NewTimer(backoff)
+			failing = true
+			d := wait.NextBackOff()
+			s.opts.Logger.Warn("store: commit failed; retrying", "events", countEvents(group), "retry_in", d, "err", err)
+			t := time.NewTimer(d)
 			select {
 			case <-t.C:
 			case <-q.wake: // Close

@@ -44,7 +44,15 @@ func buildAndRun(m *testing.M) int {
 	exporterBin = filepath.Join(dir, "claude-hooks-exporter")
 	hookBin = filepath.Join(dir, "claude-hooks-hook")
 	pluginBin = filepath.Join(dir, "gpx_claudehooks")
-	for out, pkg := range map[string]string{exporterBin: "../../../cmd/exporter", hookBin: "../../../cmd/hook", pluginBin: ".."} {
+	builds := map[string]string{exporterBin: "../../../cmd/exporter", hookBin: "../../../cmd/hook", pluginBin: ".."}
+	// make test builds each binary once and names them here.
+	for v, bin := range map[string]*string{"CLAUDE_HOOKS_EXPORTER_BIN": &exporterBin, "CLAUDE_HOOKS_HOOK_BIN": &hookBin, "CLAUDE_HOOKS_PLUGIN_BIN": &pluginBin} {
+		if p := os.Getenv(v); p != "" {
+			delete(builds, *bin)
+			*bin = p
+		}
+	}
+	for out, pkg := range builds {
 		cmd := exec.Command("go", "build", "-o", out, pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		cmd.Stderr = os.Stderr

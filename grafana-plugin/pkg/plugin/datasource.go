@@ -18,7 +18,7 @@ import (
 const ID = "claudehooks-live-datasource"
 
 // Backoff bounds the waits between reconnections of a live stream: the first
-// wait is Min, each further one doubles, up to Max.
+// wait is about Min, each further one doubles, up to Max (internal/retry, jittered).
 type Backoff struct {
 	Min, Max time.Duration
 }

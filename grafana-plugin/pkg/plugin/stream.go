@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/claudehooks/claude-hooks-exporter/grafana-plugin/pkg/exporterapi"
+	"github.com/claudehooks/claude-hooks-exporter/internal/retry"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
 
@@ -140,7 +141,7 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 // removed), and the stream then resumes from there instead of waiting for
 // numbers it will not see again.
 func (d *Datasource) follow(ctx context.Context, path string, f wire.Filter, after int64, known bool, out chan<- *wire.Event) error {
-	attempt := 0
+	wait := retry.Backoff(d.backoff.Min, d.backoff.Max)
 	for {
 		st, err := d.client.Status(ctx)
 		switch {
@@ -160,7 +161,7 @@ func (d *Datasource) follow(ctx context.Context, path string, f wire.Filter, aft
 				Filter:      f,
 				After:       after,
 				IdleTimeout: d.idle,
-				OnOpen:      func() { attempt = 0 },
+				OnOpen:      wait.Reset,
 			}, func(ev *wire.Event) error {
 				if ev.Seq <= after {
 					return nil // already passed on before a reconnection
@@ -180,12 +181,7 @@ func (d *Datasource) follow(ctx context.Context, path string, f wire.Filter, aft
 		if ctx.Err() != nil {
 			return nil
 		}
-		wait := d.backoff.Min << min(attempt, 16)
-		if wait > d.backoff.Max || wait <= 0 {
-			wait = d.backoff.Max
-		}
-		attempt++
-		t := time.NewTimer(wait)
+		t := time.NewTimer(wait.NextBackOff())
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -1,4 +1,4 @@
-package app
+package legacy
 
 import (
 	"bufio"
@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/claudehooks/claude-hooks-exporter/internal/legacy"
 	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
 )
 
@@ -68,10 +67,10 @@ func TestLegacyWatcherImportsEachFileOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	newWatcher := func() *legacyWatcher {
-		lw := &legacyWatcher{dir: legacyDir, markPath: filepath.Join(stateDir, "legacy-import.json"), spoolDir: spoolDir,
-			w: w, maxBytes: spool.DefaultMaxRecordBytes, logger: slog.New(slog.DiscardHandler)}
-		if err := lw.load(); err != nil {
+	newWatcher := func() *Watcher {
+		lw, err := NewWatcher(WatcherOptions{Dir: legacyDir, MarkPath: filepath.Join(stateDir, "legacy-import.json"), SpoolDir: spoolDir,
+			Spool: w, MaxRecordBytes: spool.DefaultMaxRecordBytes, Interval: time.Second, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
 			t.Fatal(err)
 		}
 		return lw
@@ -83,7 +82,7 @@ func TestLegacyWatcherImportsEachFileOnce(t *testing.T) {
 	// Ten more files; the import of the first six of them is cut short by
 	// a crash after the pending mark was written.
 	writeLegacyFiles(t, legacyDir, 10, 10)
-	files, err := legacy.Scan(legacyDir)
+	files, err := Scan(legacyDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +91,7 @@ func TestLegacyWatcherImportsEachFileOnce(t *testing.T) {
 	if err := lw.save(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := importFiles(ctx, files[10:16], w, spool.DefaultMaxRecordBytes, nil); err != nil {
+	if _, err := Import(ctx, files[10:16], w, spool.DefaultMaxRecordBytes, nil); err != nil {
 		t.Fatal(err)
 	}
 	// The restarted watcher, then one more step with nothing new.
@@ -106,7 +105,7 @@ func TestLegacyWatcherImportsEachFileOnce(t *testing.T) {
 		t.Errorf("spool holds %d distinct ids, want 20", len(counts))
 	}
 	for _, f := range files {
-		if n := counts[legacy.ID(f)]; n != 1 {
+		if n := counts[ID(f)]; n != 1 {
 			t.Errorf("%s spooled %d times, want once", filepath.Base(f.Path), n)
 		}
 	}
