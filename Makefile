@@ -10,8 +10,12 @@ FUZZTIME  ?=
 CACHE     ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/claude-hooks-exporter
 # Our packages: npm can unpack Go files under grafana-plugin/node_modules, which are not ours.
 PKGS       = $(shell $(GO) list -e ./... | grep -v /node_modules/)
+# The real Claude Code CLI's suite runs on its own (test-claude), verbosely, so the log shows its sessions.
+CLAUDE_PKG = ./internal/claudecli
+# Claude Code version test-claude runs against; empty: the one pinned in internal/claudecli/npm.
+CLAUDE_CODE_VERSION ?=
 
-.PHONY: all build test test-deps unit fuzz bench run lint clean
+.PHONY: all build test test-deps test-claude unit fuzz bench run lint clean
 
 all: build
 
@@ -21,18 +25,26 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/claude-hooks-hook ./cmd/hook
 
 ## test: install what the tests need, then check formatting, vet, test the plugin frontend and build the plugin
-## for this machine only (plugin-host; `make plugin` cross-builds all six backends), race-test everything and fuzz
-## the decoders for a bounded time
+## for this machine only (plugin-host; `make plugin` cross-builds all six backends), race-test everything, run the
+## real Claude Code CLI's scenarios and fuzz the decoders for a bounded time
 test: test-deps
 	@unformatted="$$("$$($(GO) env GOROOT)/bin/gofmt" -l cmd internal grafana-plugin/pkg scripts)"; if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS) ./internal/app/testdata/floorserver
 	$(MAKE) plugin-test plugin-host
-	JAEGER_BIN="$$(scripts/jaeger.sh)" PATH="$$PATH:/usr/bin" $(GO) test -race -count=1 -timeout 40m $(PKGS)
+	JAEGER_BIN="$$(scripts/jaeger.sh)" PATH="$$PATH:/usr/bin" $(GO) test -race -count=1 -timeout 40m $(filter-out %/internal/claudecli,$(PKGS))
+	$(MAKE) test-claude
 	$(MAKE) fuzz
 
-## test-deps: Prometheus (promtool) from Debian and Jaeger v2 built from the module proxy into a cache
+## test-deps: Prometheus (promtool) from Debian, Jaeger v2 built from the module proxy and the pinned
+## Claude Code CLI from npm, both into a cache outside the repository
 test-deps:
 	scripts/test-deps.sh
+
+## test-claude: the real Claude Code CLI driven through every scenario (internal/claudecli) against the goldens
+## of its version; CLAUDE_CODE_VERSION=x.y.z installs and runs another version (a diff shows what it changed)
+test-claude:
+	CLAUDE_CODE_VERSION=$(CLAUDE_CODE_VERSION) CLAUDE_CODE_BIN="$$(CLAUDE_CODE_VERSION=$(CLAUDE_CODE_VERSION) scripts/claude-code.sh)" \
+		$(GO) test -race -count=1 -v -timeout 15m $(CLAUDE_PKG)
 
 ## fuzz: bounded fuzzing of the decoders of untrusted input (payloads, spool records, transcripts,
 ## secrets, live channel paths)

@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 	if code, done := RunMain(); done {
 		os.Exit(code)
 	}
+	if os.Getenv(probeEnv) == "1" {
+		os.Exit(probe())
+	}
 	dir, err := os.MkdirTemp("", "chx-cli-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
