@@ -46,7 +46,8 @@ const (
 // (at zero), so a series never appears out of nowhere.
 var (
 	// EventLabels are the event label values: the hook events Claude Code
-	// documents, then LabelOther for any other name.
+	// sends (hookevent.KnownEvents, the 35 of v2.1.337), then LabelOther for any
+	// other name.
 	EventLabels = []string{
 		"SessionStart", "SessionEnd", "Setup", "UserPromptSubmit", "UserPromptExpansion",
 		"MessageDisplay", "PreToolUse", "PermissionRequest", "PermissionDenied", "PostToolUse",
@@ -54,6 +55,7 @@ var (
 		"Stop", "StopFailure", "TaskCreated", "TaskCompleted", "TeammateIdle", "PreCompact",
 		"PostCompact", "InstructionsLoaded", "ConfigChange", "CwdChanged", "DirectoryAdded",
 		"FileChanged", "WorktreeCreate", "WorktreeRemove", "Elicitation", "ElicitationResult",
+		"Interrupt", "PreModelSwitch", "PostModelSwitch", "PreSkillShellCommand",
 		LabelOther,
 	}
 	// SourceLabels are the source label values of sessions started.
