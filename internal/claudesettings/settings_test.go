@@ -12,7 +12,8 @@ import (
 	"github.com/claudehooks/claude-hooks-exporter/internal/goldentest"
 )
 
-// allEvents are the 31 hook events the caller installs.
+// allEvents are the 31 hook events of the v2.1.240 documentation, enough to
+// exercise the installer (the app installs hookevent.KnownEvents).
 var allEvents = []string{
 	"SessionStart", "SessionEnd", "Setup", "UserPromptSubmit", "UserPromptExpansion", "MessageDisplay",
 	"PreToolUse", "PermissionRequest", "PermissionDenied", "PostToolUse", "PostToolUseFailure",
