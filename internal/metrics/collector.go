@@ -61,7 +61,7 @@ type Collector struct {
 	subagents, compactions, notifications, stopFailures, lateEvents, overflow    *prometheus.Desc
 	turnDuration, toolDuration, permissionWait, subagentDuration                 *prometheus.Desc
 	sessionsActive, waitingOnUser, oldestWaitAge, buildInfo                      *prometheus.Desc
-	tokens, cost, unpricedTokens                                                 *prometheus.Desc
+	tokens, cost, unpricedTokens, estimatedTokens                                *prometheus.Desc
 	rejected, backlog, checkpointFailures, applied, ingestLag, processing        *prometheus.Desc
 }
 
@@ -108,7 +108,8 @@ func New(opts Options) (*Collector, error) {
 		overflow:           desc("tracker_overflow_total", "Things the tracker dropped or folded to stay within its caps, by kind.", "kind"),
 		tokens:             desc("tokens_total", "Tokens used by Claude Code's API responses, from the transcripts, by model (the first models seen, other) and type (input: uncached input, output, cache_read, cache_creation).", "model", "type"),
 		cost:               desc("cost_usd_total", "Cost of those tokens in US dollars at the price table's list prices, by model (0 for models the table does not know).", "model"),
-		unpricedTokens:     desc("cost_unknown_model_tokens_total", "Tokens of models the price table does not know (counted at a cost of 0), by model.", "model"),
+		unpricedTokens:     desc("cost_unknown_model_tokens_total", "Tokens of models the price table does not know, not even by family (counted at a cost of 0), by model.", "model"),
+		estimatedTokens:    desc("cost_estimated_tokens_total", "Tokens of models the price table does not list, priced as the newest listed model of their family (an estimate until the table lists them), by model.", "model"),
 		buildInfo:          desc("build_info", "Build information of the exporter; the value is always 1.", "version", "revision", "goversion"),
 		rejected:           desc("records_rejected_total", "Spool records refused, by reason.", "reason"),
 		backlog:            desc("spool_backlog_bytes", "Bytes of the spool not read yet."),
@@ -125,7 +126,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.events, c.sessionsActive, c.sessionsStarted, c.sessionsEnded, c.turns, c.turnDuration,
 		c.toolCalls, c.toolDuration, c.permissionRequests, c.permissionWait, c.waitingOnUser,
 		c.oldestWaitAge, c.subagents, c.subagentDuration, c.compactions, c.notifications,
-		c.stopFailures, c.lateEvents, c.overflow, c.buildInfo, c.tokens, c.cost, c.unpricedTokens,
+		c.stopFailures, c.lateEvents, c.overflow, c.buildInfo, c.tokens, c.cost, c.unpricedTokens, c.estimatedTokens,
 		c.rejected, c.backlog, c.checkpointFailures, c.applied, c.ingestLag, c.processing,
 	} {
 		ch <- d
@@ -229,6 +230,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for _, model := range slices.Sorted(maps.Keys(m.UnpricedTokens)) {
 			b.value(c.unpricedTokens, prometheus.CounterValue, m.UnpricedTokens[model].Value, model)
+		}
+		for _, model := range slices.Sorted(maps.Keys(m.EstimatedTokens)) {
+			b.value(c.estimatedTokens, prometheus.CounterValue, m.EstimatedTokens[model].Value, model)
 		}
 	})
 	b.value(c.buildInfo, prometheus.GaugeValue, 1, cmp.Or(c.opts.Version, "unknown"), cmp.Or(c.opts.Revision, "unknown"), c.opts.GoVersion)

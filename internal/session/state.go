@@ -55,6 +55,9 @@ type Metrics struct {
 	Tokens         map[string]*TokenCounts `json:"tokens,omitempty"`          // claude_hooks_tokens_total{model,type}
 	Cost           map[string]*Counter     `json:"cost,omitempty"`            // claude_hooks_cost_usd_total{model}
 	UnpricedTokens map[string]*Counter     `json:"unpriced_tokens,omitempty"` // claude_hooks_cost_unknown_model_tokens_total{model}
+	// EstimatedTokens are tokens of models priced by their family's newest listed
+	// model (pricing.Family), by model label.
+	EstimatedTokens map[string]*Counter `json:"estimated_tokens,omitempty"` // claude_hooks_cost_estimated_tokens_total{model}
 }
 
 // ToolCounts are the ended tool calls of one tool label, by outcome.
@@ -88,6 +91,7 @@ func newMetrics() Metrics {
 		Tokens:             map[string]*TokenCounts{},
 		Cost:               map[string]*Counter{},
 		UnpricedTokens:     map[string]*Counter{},
+		EstimatedTokens:    map[string]*Counter{},
 	}
 }
 
@@ -112,6 +116,7 @@ func (m *Metrics) fill() {
 	fillMap(&m.Tokens, n.Tokens)
 	fillMap(&m.Cost, n.Cost)
 	fillMap(&m.UnpricedTokens, n.UnpricedTokens)
+	fillMap(&m.EstimatedTokens, n.EstimatedTokens)
 	if m.TurnDuration == nil {
 		m.TurnDuration = n.TurnDuration
 	}
