@@ -34,6 +34,9 @@ type Reply struct {
 	Tools []ToolUse
 	Usage Usage
 	Hang  bool
+	// After, when not nil, holds the reply back until it is closed: a test
+	// orders a background agent's work after its parent's turn that way.
+	After <-chan struct{}
 }
 
 // DefaultUsage is the usage of every reply that does not set its own.
@@ -193,6 +196,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := len(s.requests)
 	s.requests = append(s.requests, Request{Model: req.Model, Step: step, Index: idx})
 	s.mu.Unlock()
+	if reply.After != nil {
+		select {
+		case <-reply.After:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if reply.Hang {
 		s.Hung <- step
 		<-r.Context().Done()

@@ -62,8 +62,9 @@ func TestMain(m *testing.M) {
 // The models the scenarios see: the CLI's default and the one a switch moves to.
 const switchModel = "claude-haiku-4-5"
 
-// steps is the model's script for every scenario (see Server).
-func steps() map[string][]Reply {
+// steps is the model's script for every scenario (see Server). The background
+// agent works only once bgGate is closed.
+func steps(bgGate <-chan struct{}) map[string][]Reply {
 	bash := func(cmd string) ToolUse {
 		return ToolUse{Name: "Bash", Input: map[string]any{"command": cmd, "description": "run " + cmd}}
 	}
@@ -97,7 +98,7 @@ func steps() map[string][]Reply {
 			}}}},
 			{Text: "Helper launched."},
 		},
-		"sub-bg": {{Tools: []ToolUse{bash("echo bg")}}, {Text: "Background report."}},
+		"sub-bg": {{Tools: []ToolUse{bash("echo bg")}, After: bgGate}, {Text: "Background report."}},
 		"greet":  {{Text: "Hello."}},
 		"mcp": {
 			{Tools: []ToolUse{{Name: "mcp__" + MCPServerName + "__ask", Input: map[string]any{"question": "Which colour?"}}}},
@@ -112,20 +113,30 @@ func steps() map[string][]Reply {
 type scenario struct {
 	name string
 	run  func(tb testing.TB, h *harness)
+	// after are events the CLI sends after the scenario's last result (its
+	// hooks for them run in the background): the scenario ends when they are in
+	// the spool.
+	after []string
 }
 
 var scenarios = []scenario{
-	{"tools", func(tb testing.TB, h *harness) { h.prompt(tb, Marker("tools")+" go", 1) }},
-	{"deny", func(tb testing.TB, h *harness) { h.prompt(tb, Marker("deny")+" go", 1) }},
-	{"subagent-foreground", func(tb testing.TB, h *harness) { h.prompt(tb, Marker("agent-fg")+" go", 1) }},
-	// A background agent's result comes back as a second turn (<task-notification>).
-	{"subagent-background", func(tb testing.TB, h *harness) { h.prompt(tb, Marker("agent-bg")+" go", 2) }},
-	{"skill-shell", func(tb testing.TB, h *harness) { h.prompt(tb, "/greet", 1) }},
-	{"mcp-elicitation", func(tb testing.TB, h *harness) { h.prompt(tb, Marker("mcp")+" go", 1) }},
+	{"tools", func(tb testing.TB, h *harness) { h.prompt(tb, Marker("tools")+" go", 1) }, nil},
+	{"deny", func(tb testing.TB, h *harness) { h.prompt(tb, Marker("deny")+" go", 1) }, nil},
+	{"subagent-foreground", func(tb testing.TB, h *harness) { h.prompt(tb, Marker("agent-fg")+" go", 1) }, nil},
+	// The background agent works only after its parent's turn stopped (as a
+	// slower agent would, and deterministically so); its result comes back as
+	// a second turn (<task-notification>).
+	{"subagent-background", func(tb testing.TB, h *harness) {
+		h.prompt(tb, Marker("agent-bg")+" go", 1)
+		close(h.bgGate)
+		h.untilResults(tb, 1)
+	}, nil},
+	{"skill-shell", func(tb testing.TB, h *harness) { h.prompt(tb, "/greet", 1) }, nil},
+	{"mcp-elicitation", func(tb testing.TB, h *harness) { h.prompt(tb, Marker("mcp")+" go", 1) }, nil},
 	{"model-switch", func(tb testing.TB, h *harness) {
 		h.control(tb, "set-model-1", map[string]any{"subtype": "set_model", "model": switchModel})
 		h.prompt(tb, Marker("switch")+" go", 1)
-	}},
+	}, nil},
 	{"interrupt", func(tb testing.TB, h *harness) {
 		if err := h.cli.Prompt(Marker("hang") + " wait"); err != nil {
 			tb.Fatal(err)
@@ -137,8 +148,8 @@ var scenarios = []scenario{
 		}
 		h.control(tb, "interrupt-1", map[string]any{"subtype": "interrupt"})
 		h.untilResults(tb, 1)
-	}},
-	{"compaction", func(tb testing.TB, h *harness) { h.prompt(tb, "/compact", 1) }},
+	}, []string{"Interrupt"}},
+	{"compaction", func(tb testing.TB, h *harness) { h.prompt(tb, "/compact", 1) }, nil},
 	{"end", func(tb testing.TB, h *harness) {
 		if err := h.cli.CloseInput(); err != nil {
 			tb.Fatal(err)
@@ -146,7 +157,7 @@ var scenarios = []scenario{
 		if err := h.cli.Wait(2 * time.Minute); err != nil {
 			tb.Fatalf("claude-code: %v\n%s", err, h.stderr.String())
 		}
-	}},
+	}, nil},
 }
 
 // TestRealCLI runs the pinned Claude Code CLI through every scenario in one
@@ -165,10 +176,10 @@ func TestRealCLI(t *testing.T) {
 	h.start(t)
 	sessions++
 	var metricsOut bytes.Buffer
-	prev := h.sync(t)
+	prev := h.sync(t, "start")
 	for _, sc := range scenarios {
 		sc.run(t, h)
-		cur := h.sync(t)
+		cur := h.sync(t, sc.name, sc.after...)
 		fmt.Fprintf(&metricsOut, "# scenario %s\n", sc.name)
 		for _, l := range delta(prev, cur, scenarioFamilies) {
 			fmt.Fprintln(&metricsOut, l)
@@ -214,6 +225,7 @@ type harness struct {
 	daemonLogs                 *proctest.Buffer
 
 	cliBin, sock, mcpConfig string
+	bgGate                  chan struct{}
 	hookEvents              int
 
 	norm     *normaliser
@@ -232,9 +244,10 @@ func newHarness(t *testing.T) *harness {
 		home:    filepath.Join(root, "home"),
 		project: filepath.Join(root, "project"),
 		spool:   filepath.Join(root, "state", "spool"),
-		model:   NewServer(steps()),
 		stderr:  &proctest.Buffer{},
+		bgGate:  make(chan struct{}),
 	}
+	h.model = NewServer(steps(h.bgGate))
 	h.norm = newNormaliser(root)
 	for _, d := range []string{h.home, filepath.Join(h.home, "tmp"), h.project} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -491,13 +504,40 @@ func (h *harness) control(tb testing.TB, id string, req map[string]any) {
 	}
 }
 
-// sync reads the new spool records and waits until the daemon applied all of
-// them; it returns the daemon's samples then.
-func (h *harness) sync(tb testing.TB) map[string]float64 {
+// sync waits until the spool holds the given events among its new records,
+// reads those records and waits until the daemon applied all of them; it
+// returns the daemon's samples then.
+func (h *harness) sync(tb testing.TB, scenario string, after ...string) map[string]float64 {
 	tb.Helper()
-	recs := readSpool(tb, h.spool)
+	var recs []json.RawMessage
+	proctest.WaitFor(tb, time.Minute, fmt.Sprintf("the CLI to send %v", after), func() (bool, error) {
+		recs = readSpool(tb, h.spool)
+		seen := map[string]bool{}
+		for _, p := range recs[h.records:] {
+			var ev struct {
+				Name string `json:"hook_event_name"`
+			}
+			json.Unmarshal(p, &ev)
+			seen[ev.Name] = true
+		}
+		for _, name := range after {
+			if !seen[name] {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	var lines [][]byte
 	for _, p := range recs[h.records:] {
-		h.payloads.Write(h.norm.payload(tb, p))
+		lines = append(lines, h.norm.payload(tb, p))
+	}
+	// Within a scenario the payloads are sorted: the hooks of parallel tool
+	// calls, and a background agent's SubagentStart and its launch's
+	// PostToolUse, arrive in any order.
+	slices.SortFunc(lines, bytes.Compare)
+	fmt.Fprintf(&h.payloads, "{\"scenario\":%q}\n", scenario)
+	for _, l := range lines {
+		h.payloads.Write(l)
 		h.payloads.WriteByte('\n')
 	}
 	h.records = len(recs)
@@ -678,6 +718,8 @@ var (
 	uuidRE  = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	agentRE = regexp.MustCompile(`\ba[0-9a-f]{16}\b`)
 	timeRE  = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z`)
+	// durationRE finds durations written into text (a subagent's report).
+	durationRE = regexp.MustCompile(`(?i)(duration[_a-z]*"?\s*[:=>]\s*)\d+`)
 	// volatileNumber names the members whose numbers are clock readings.
 	volatileNumber = regexp.MustCompile(`(?i:duration|time|elapsed|timestamp)|_ms$|Ms$|^ts$`)
 )
@@ -707,6 +749,7 @@ func (n *normaliser) str(s string) string {
 	}
 	s = uuidRE.ReplaceAllStringFunc(s, func(v string) string { return n.id("uuid", v) })
 	s = agentRE.ReplaceAllStringFunc(s, func(v string) string { return n.id("agent", v) })
+	s = durationRE.ReplaceAllString(s, "${1}0")
 	return timeRE.ReplaceAllString(s, "<time>")
 }
 
