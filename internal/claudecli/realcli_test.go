@@ -663,7 +663,8 @@ var (
 		"claude_hooks_turns_total", "claude_hooks_tool_calls_total", "claude_hooks_permission_requests_total",
 		"claude_hooks_subagents_total", "claude_hooks_compactions_total", "claude_hooks_notifications_total",
 		"claude_hooks_stop_failures_total", "claude_hooks_interrupts_total", "claude_hooks_model_switches_total",
-		"claude_hooks_skill_shell_commands_total", "claude_hooks_late_events_total", "claude_hooks_tracker_overflow_total",
+		"claude_hooks_skill_shell_commands_total", "claude_hooks_system_turns_total", "claude_hooks_late_events_total",
+		"claude_hooks_tracker_overflow_total",
 	}
 	sessionFamilies = []string{
 		"claude_hooks_tokens_total", "claude_hooks_cost_usd_total", "claude_hooks_cost_unknown_model_tokens_total",

@@ -59,6 +59,7 @@ type Collector struct {
 
 	events, sessionsStarted, sessionsEnded, turns, toolCalls, permissionRequests *prometheus.Desc
 	subagents, compactions, notifications, stopFailures, lateEvents, overflow    *prometheus.Desc
+	interrupts, modelSwitches, skillShell, systemTurns                           *prometheus.Desc
 	turnDuration, toolDuration, permissionWait, subagentDuration                 *prometheus.Desc
 	sessionsActive, waitingOnUser, oldestWaitAge, buildInfo                      *prometheus.Desc
 	tokens, cost, unpricedTokens, estimatedTokens                                *prometheus.Desc
@@ -105,6 +106,10 @@ func New(opts Options) (*Collector, error) {
 		notifications:      desc("notifications_total", "Notification events, by notification type.", "notification_type"),
 		stopFailures:       desc("stop_failures_total", "Turns that ended with an API error (StopFailure), by error.", "error"),
 		lateEvents:         desc("late_events_total", "Events for a session that had already ended or expired."),
+		interrupts:         desc("interrupts_total", "Interrupt events (Claude Code 2.1.337+), by source (user, session, system) and reason (stop, permission_denied, rewind, other).", "source", "reason"),
+		modelSwitches:      desc("model_switches_total", "Model switches (PostModelSwitch), by the model before and after (model labels, capped as for tokens).", "from_model", "to_model"),
+		skillShell:         desc("skill_shell_commands_total", "Shell commands skills and slash commands ran before the model saw them (PreSkillShellCommand)."),
+		systemTurns:        desc("system_turns_total", "Turns Claude Code started itself, by source (task_notification: a background agent's result handed back); they are also in turns_total.", "source"),
 		overflow:           desc("tracker_overflow_total", "Things the tracker dropped or folded to stay within its caps, by kind.", "kind"),
 		tokens:             desc("tokens_total", "Tokens used by Claude Code's API responses, from the transcripts, by model (the first models seen, other) and type (input: uncached input, output, cache_read, cache_creation).", "model", "type"),
 		cost:               desc("cost_usd_total", "Cost of those tokens in US dollars at the price table's list prices, by model (0 for models the table does not know).", "model"),
@@ -127,6 +132,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.toolCalls, c.toolDuration, c.permissionRequests, c.permissionWait, c.waitingOnUser,
 		c.oldestWaitAge, c.subagents, c.subagentDuration, c.compactions, c.notifications,
 		c.stopFailures, c.lateEvents, c.overflow, c.buildInfo, c.tokens, c.cost, c.unpricedTokens, c.estimatedTokens,
+		c.interrupts, c.modelSwitches, c.skillShell, c.systemTurns,
 		c.rejected, c.backlog, c.checkpointFailures, c.applied, c.ingestLag, c.processing,
 	} {
 		ch <- d
@@ -218,6 +224,18 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		b.counters(c.notifications, m.Notifications, session.NotificationLabels)
 		b.counters(c.stopFailures, m.StopFailures, session.StopErrorLabels)
 		b.value(c.lateEvents, prometheus.CounterValue, float64(m.LateEvents))
+		for _, src := range session.InterruptSourceLabels {
+			for _, reason := range session.InterruptReasonLabels {
+				b.value(c.interrupts, prometheus.CounterValue, float64(m.Interrupts[src][reason]), src, reason)
+			}
+		}
+		for _, from := range slices.Sorted(maps.Keys(m.ModelSwitches)) {
+			for _, to := range slices.Sorted(maps.Keys(m.ModelSwitches[from])) {
+				b.value(c.modelSwitches, prometheus.CounterValue, float64(m.ModelSwitches[from][to]), from, to)
+			}
+		}
+		b.value(c.skillShell, prometheus.CounterValue, float64(m.SkillShellCommands))
+		b.counters(c.systemTurns, m.SystemTurns, session.SystemTurnSourceLabels)
 		b.counters(c.overflow, m.Overflow, session.OverflowKinds)
 		for _, model := range slices.Sorted(maps.Keys(m.Tokens)) {
 			tc := m.Tokens[model]
