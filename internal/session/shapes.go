@@ -1,6 +1,7 @@
 package session
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -72,6 +73,20 @@ func (t *Tracker) interrupted(s *sessionState, ev *hookevent.Event) {
 		t.st.Metrics.Interrupts[source] = bySource
 	}
 	bySource[reason]++
+	// A call waiting for permission was refused by the interrupt: it ends as
+	// denied with its wait.
+	for _, w := range slices.Clone(s.Waits) {
+		i := slices.IndexFunc(s.Calls, func(c *callState) bool { return c.Tool == w.Tool && c.AgentID == w.AgentID })
+		if w.Tool == "" || i < 0 {
+			continue
+		}
+		c := s.Calls[i]
+		t.toolEnded(s, &hookevent.Event{
+			Name: ev.Name, Received: ev.Received, SessionID: ev.SessionID, PromptID: c.PromptID,
+			AgentID: c.AgentID, ToolName: c.Tool, ToolUseID: c.ID, MCPServer: c.MCPServer,
+			Outcome: hookevent.OutcomeDenied,
+		})
+	}
 	for _, w := range s.Waits {
 		t.countWait(s, w, w.Tool)
 		observe(t.st.Metrics.PermissionWait, t.toolLabel(w.Tool, false), seconds(w.Start, ev.Received))
