@@ -10,12 +10,16 @@ FUZZTIME  ?=
 CACHE     ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/claude-hooks-exporter
 # Our packages: npm can unpack Go files under grafana-plugin/node_modules, which are not ours.
 PKGS       = $(shell $(GO) list -e ./... | grep -v /node_modules/)
+# The real Claude Code CLI's suite runs on its own (test-claude), verbosely, so the log shows its sessions.
+CLAUDE_PKG = ./internal/claudecli
+# Claude Code version test-claude runs against; empty: the one pinned in internal/claudecli/npm.
+CLAUDE_CODE_VERSION ?=
 
 # The host's platform: make test builds the plugin backend for it only (cross-builds are release's).
 HOSTOS    := $(shell $(GO) env GOOS)
 HOSTARCH  := $(shell $(GO) env GOARCH)
 
-.PHONY: all build test test-deps unit fuzz bench run lint clean release
+.PHONY: all build test test-deps test-claude unit fuzz bench run lint clean release
 
 all: build
 
@@ -26,7 +30,8 @@ build:
 
 ## test: fetch what the tests need (starting no service), check formatting, vet, test the plugin frontend, build
 ## each artifact once (the two binaries, the frontend, the host's plugin backend) and hand them to the tests,
-## race-test everything, fuzz the decoders for a bounded time, and check that no system service was enabled
+## race-test everything, run the real Claude Code CLI's scenarios (test-claude), fuzz the decoders for a bounded
+## time, and check that no system service was enabled
 test: test-deps
 	@unformatted="$$("$$($(GO) env GOROOT)/bin/gofmt" -l cmd internal grafana-plugin/pkg scripts)"; if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS) ./internal/app/testdata/floorserver
@@ -34,14 +39,21 @@ test: test-deps
 	JAEGER_BIN="$$(scripts/jaeger.sh)" PATH="$$(scripts/prometheus.sh):$$PATH:/usr/bin" \
 	CLAUDE_HOOKS_EXPORTER_BIN="$(abspath $(BIN))/claude-hooks-exporter" CLAUDE_HOOKS_HOOK_BIN="$(abspath $(BIN))/claude-hooks-hook" \
 	CLAUDE_HOOKS_PLUGIN_BIN="$(abspath grafana-plugin/dist)/gpx_claudehooks_$(HOSTOS)_$(HOSTARCH)" \
-		$(GO) test -race -count=1 -timeout 40m $(PKGS)
+		$(GO) test -race -count=1 -timeout 40m $(filter-out %/internal/claudecli,$(PKGS))
+	$(MAKE) test-claude
 	$(MAKE) fuzz
 	scripts/check-no-service.sh
 
-## test-deps: Prometheus and promtool unpacked from Debian's package (not installed: no service), npm, and
-## Jaeger v2 built from the module proxy, into a cache
+## test-deps: Prometheus and promtool unpacked from Debian's package (not installed: no service), npm, Jaeger v2
+## built from the module proxy and the pinned Claude Code CLI from npm, into a cache outside the repository
 test-deps:
 	scripts/test-deps.sh
+
+## test-claude: the real Claude Code CLI driven through every scenario (internal/claudecli) against the goldens
+## of its version; CLAUDE_CODE_VERSION=x.y.z installs and runs another version (a diff shows what it changed)
+test-claude:
+	CLAUDE_CODE_VERSION=$(CLAUDE_CODE_VERSION) CLAUDE_CODE_BIN="$$(CLAUDE_CODE_VERSION=$(CLAUDE_CODE_VERSION) scripts/claude-code.sh)" \
+		$(GO) test -race -count=1 -v -timeout 15m $(CLAUDE_PKG)
 
 ## fuzz: bounded fuzzing of the decoders of untrusted input (payloads, spool records, transcripts,
 ## secrets, live channel paths)

@@ -2,7 +2,8 @@
 # Gets what `make test` needs and a fresh Debian machine lacks, starting no service:
 # Prometheus and promtool unpacked from Debian's package into a cache (scripts/prometheus.sh),
 # Node.js and npm (Debian packages, no services), and Jaeger v2 built from the Go module
-# proxy into a cache outside the product module (scripts/jaeger.sh).
+# proxy into a cache outside the product module (scripts/jaeger.sh), and the real Claude Code CLI from npm
+# into a cache outside the repository (scripts/claude-code.sh).
 set -euo pipefail
 here="$(dirname "$0")"
 "$here/prometheus.sh" >/dev/null
@@ -16,3 +17,4 @@ if ! command -v npm >/dev/null; then
 	apt-get install -y -q --no-install-recommends nodejs npm
 fi
 "$here/jaeger.sh" >/dev/null
+"$here/claude-code.sh" >/dev/null

@@ -32,24 +32,34 @@ func copyFile(tb testing.TB, src, dst string) {
 	}
 }
 
-// payloadsByEvent returns the sample payload of every event, by event name.
+// payloadsByEvent returns a sample payload of every event, by event name:
+// the documented shapes, then the events Claude Code 2.1.337 added, from the
+// real CLI's samples.
 func payloadsByEvent(tb testing.TB) map[string][]byte {
 	tb.Helper()
-	f, err := os.Open(filepath.Join("testdata", "events-current.jsonl"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
 	out := map[string][]byte{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var ev struct {
-			Name string `json:"hook_event_name"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+	for _, path := range []string{filepath.Join("testdata", "events-current.jsonl"), filepath.Join("..", "hookevent", "testdata", "events-2.1.337.jsonl")} {
+		f, err := os.Open(path)
+		if err != nil {
 			tb.Fatal(err)
 		}
-		out[ev.Name] = bytes.Clone(sc.Bytes())
+		sc := bufio.NewScanner(f)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var ev struct {
+				Name string `json:"hook_event_name"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+				tb.Fatal(err)
+			}
+			if _, ok := out[ev.Name]; !ok {
+				out[ev.Name] = bytes.Clone(sc.Bytes())
+			}
+		}
+		f.Close()
+		if err := sc.Err(); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	return out
 }

@@ -22,6 +22,7 @@ type fields struct {
 	name, sessionID, promptID, agentID, agentType, toolName, toolUseID    string
 	notificationType, model, source, reason, trigger, cwd, permissionMode string
 	transcriptPath, agentTranscriptPath, mcpServerName                    string
+	fromModel, toModel, commandName, via                                  string
 	message, prompt, filePath, errText                                    string
 	inCommand, inFilePath, inNotebookPath, inPath                         string
 	toolInput, toolResponse                                               []byte
@@ -39,6 +40,7 @@ func normalise(f *fields, raw []byte) (Event, error) {
 		NotificationType: f.notificationType, Model: f.model, Source: f.source,
 		Reason: f.reason, Trigger: f.trigger, CWD: f.cwd, PermissionMode: f.permissionMode,
 		TranscriptPath: f.transcriptPath, AgentTranscriptPath: f.agentTranscriptPath,
+		FromModel: f.fromModel, ToModel: f.toModel, CommandName: f.commandName, Via: f.via,
 		Message: f.message, Prompt: f.prompt, Error: f.errText,
 		DurationMS: f.duration, HasDuration: f.hasDuration,
 		ToolInput: f.toolInput, ToolResponse: f.toolResponse, Raw: raw,
@@ -54,7 +56,7 @@ func normalise(f *fields, raw []byte) (Event, error) {
 			break
 		}
 	}
-	if f.toolName == "Bash" {
+	if f.toolName == "Bash" || f.toolName == "PowerShell" {
 		ev.Command = f.inCommand
 	}
 	if f.name == "PermissionDenied" {
@@ -121,6 +123,10 @@ type stdPayload struct {
 	TranscriptPath      string          `json:"transcript_path"`
 	AgentTranscriptPath string          `json:"agent_transcript_path"`
 	MCPServerName       string          `json:"mcp_server_name"`
+	FromModel           string          `json:"from_model"`
+	ToModel             string          `json:"to_model"`
+	CommandName         string          `json:"command_name"`
+	Via                 string          `json:"via"`
 	Message             string          `json:"message"`
 	Prompt              string          `json:"prompt"`
 	FilePath            string          `json:"file_path"`
@@ -150,6 +156,7 @@ func decodeEncodingJSON(payload []byte) (Event, error) {
 		trigger: p.Trigger, cwd: p.CWD, permissionMode: p.PermissionMode,
 		transcriptPath: p.TranscriptPath, agentTranscriptPath: p.AgentTranscriptPath,
 		mcpServerName: p.MCPServerName, message: p.Message, prompt: p.Prompt, filePath: p.FilePath,
+		fromModel: p.FromModel, toModel: p.ToModel, commandName: p.CommandName, via: p.Via,
 		interrupt: p.IsInterrupt, toolInput: p.ToolInput, toolResponse: p.ToolResponse,
 	}
 	if len(p.ToolInput) > 0 && p.ToolInput[0] == '{' {
@@ -194,6 +201,10 @@ type v2Payload struct {
 	TranscriptPath      string         `json:"transcript_path"`
 	AgentTranscriptPath string         `json:"agent_transcript_path"`
 	MCPServerName       string         `json:"mcp_server_name"`
+	FromModel           string         `json:"from_model"`
+	ToModel             string         `json:"to_model"`
+	CommandName         string         `json:"command_name"`
+	Via                 string         `json:"via"`
 	Message             string         `json:"message"`
 	Prompt              string         `json:"prompt"`
 	FilePath            string         `json:"file_path"`
@@ -218,6 +229,7 @@ func decodeJSONv2(payload []byte) (Event, error) {
 		trigger: p.Trigger, cwd: p.CWD, permissionMode: p.PermissionMode,
 		transcriptPath: p.TranscriptPath, agentTranscriptPath: p.AgentTranscriptPath,
 		mcpServerName: p.MCPServerName, message: p.Message, prompt: p.Prompt, filePath: p.FilePath,
+		fromModel: p.FromModel, toModel: p.ToModel, commandName: p.CommandName, via: p.Via,
 		interrupt: p.IsInterrupt, toolInput: p.ToolInput, toolResponse: p.ToolResponse,
 	}
 	if len(p.ToolInput) > 0 && p.ToolInput[0] == '{' {
@@ -324,6 +336,14 @@ func decodeJSONText(payload []byte) (Event, error) {
 			target = &f.agentTranscriptPath
 		case "mcp_server_name":
 			target = &f.mcpServerName
+		case "from_model":
+			target = &f.fromModel
+		case "to_model":
+			target = &f.toModel
+		case "command_name":
+			target = &f.commandName
+		case "via":
+			target = &f.via
 		case "message":
 			target = &f.message
 		case "prompt":
@@ -470,6 +490,8 @@ func decodeReference(payload []byte) (Event, error) {
 		transcriptPath: str(top, "transcript_path"), agentTranscriptPath: str(top, "agent_transcript_path"),
 		mcpServerName: str(top, "mcp_server_name"), message: str(top, "message"),
 		prompt: str(top, "prompt"), filePath: str(top, "file_path"),
+		fromModel: str(top, "from_model"), toModel: str(top, "to_model"),
+		commandName: str(top, "command_name"), via: str(top, "via"),
 		interrupt: string(top["is_interrupt"]) == "true",
 	}
 	if raw := top["tool_input"]; len(raw) > 0 && string(raw) != "null" {

@@ -59,6 +59,10 @@ const (
 	fTranscriptPath
 	fAgentTranscriptPath
 	fMCPServerName
+	fFromModel
+	fToModel
+	fCommandName
+	fVia
 	nMeta
 
 	// Content fields, built into a second allocation so that keeping an id alive
@@ -204,6 +208,14 @@ func (d *decoder) member(key []byte, i, depth int) (int, error) {
 		return d.string(fAgentTranscriptPath, i, depth)
 	case "mcp_server_name":
 		return d.string(fMCPServerName, i, depth)
+	case "from_model":
+		return d.string(fFromModel, i, depth)
+	case "to_model":
+		return d.string(fToModel, i, depth)
+	case "command_name":
+		return d.string(fCommandName, i, depth)
+	case "via":
+		return d.string(fVia, i, depth)
 	case "message":
 		return d.string(fMessage, i, depth)
 	case "prompt":
@@ -338,6 +350,10 @@ func (d *decoder) event() Event {
 	ev.PermissionMode = field(fPermissionMode)
 	ev.TranscriptPath = field(fTranscriptPath)
 	ev.AgentTranscriptPath = field(fAgentTranscriptPath)
+	ev.FromModel = field(fFromModel)
+	ev.ToModel = field(fToModel)
+	ev.CommandName = field(fCommandName)
+	ev.Via = field(fVia)
 	if server, tool, ok := SplitMCP(ev.ToolName); ok {
 		ev.MCPServer, ev.MCPTool = server, tool
 	} else {
@@ -353,7 +369,7 @@ func (d *decoder) event() Event {
 		}
 	}
 	command := span{}
-	if ev.ToolName == "Bash" {
+	if ev.ToolName == "Bash" || ev.ToolName == "PowerShell" {
 		command = d.str[fInCommand]
 	}
 	content := [...]span{errSpan, d.str[fMessage], d.str[fPrompt], command, filePath}

@@ -48,18 +48,26 @@ type Event struct {
 	NotificationType string `json:"notification_type,omitempty"`
 	Message          string `json:"message,omitempty"` // Notification/Elicitation message, title not included
 	Model            string `json:"model,omitempty"`   // SessionStart model
-	Source           string `json:"source,omitempty"`  // SessionStart/ConfigChange/DirectoryAdded source
-	Reason           string `json:"reason,omitempty"`  // SessionEnd reason (PermissionDenied's goes to Error)
-	Trigger          string `json:"trigger,omitempty"` // Setup/PreCompact/PostCompact trigger
-	CWD              string `json:"cwd,omitempty"`
-	PermissionMode   string `json:"permission_mode,omitempty"`
-	TranscriptPath   string `json:"transcript_path,omitempty"`
+	Source           string `json:"source,omitempty"`  // SessionStart/ConfigChange/DirectoryAdded/Interrupt/model switch source
+	Reason           string `json:"reason,omitempty"`  // SessionEnd or Interrupt reason (PermissionDenied's goes to Error)
+	// Via is Interrupt's via (terminal, client).
+	Via string `json:"via,omitempty"`
+	// FromModel and ToModel are PreModelSwitch's and PostModelSwitch's models.
+	FromModel string `json:"from_model,omitempty"`
+	ToModel   string `json:"to_model,omitempty"`
+	// CommandName is the slash command or skill of UserPromptExpansion and
+	// PreSkillShellCommand (command_name).
+	CommandName    string `json:"command_name,omitempty"`
+	Trigger        string `json:"trigger,omitempty"` // Setup/PreCompact/PostCompact trigger
+	CWD            string `json:"cwd,omitempty"`
+	PermissionMode string `json:"permission_mode,omitempty"`
+	TranscriptPath string `json:"transcript_path,omitempty"`
 	// AgentTranscriptPath is SubagentStop's agent_transcript_path.
 	AgentTranscriptPath string `json:"agent_transcript_path,omitempty"`
 
 	// Searchable, content-bearing fields. They never become metric labels.
 	Prompt   string `json:"prompt,omitempty"`    // UserPromptSubmit/UserPromptExpansion prompt
-	Command  string `json:"command,omitempty"`   // Bash tool_input.command
+	Command  string `json:"command,omitempty"`   // Bash (or PowerShell) tool_input.command
 	FilePath string `json:"file_path,omitempty"` // tool_input.file_path / path / notebook_path, or the event's file_path
 
 	// ToolInput and ToolResponse alias the raw payload's tool_input and tool_response values.

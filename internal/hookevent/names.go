@@ -2,9 +2,11 @@ package hookevent
 
 import "strings"
 
-// KnownEvents lists the 31 hook event names of Claude Code's newest documentation,
-// in the documentation's order. The order is stable so that callers may use it for
-// metric label sets and reports. Callers must not modify it.
+// KnownEvents lists the 35 hook event names of Claude Code 2.1.337: the 31 of its
+// documentation, in the documentation's order, then the four 2.1.337 added
+// (Interrupt, PreModelSwitch, PostModelSwitch, PreSkillShellCommand). The order is
+// stable so that callers may use it for metric label sets and reports. Callers
+// must not modify it.
 var KnownEvents = []string{
 	"SessionStart",
 	"SessionEnd",
@@ -37,6 +39,10 @@ var KnownEvents = []string{
 	"WorktreeRemove",
 	"Elicitation",
 	"ElicitationResult",
+	"Interrupt",
+	"PreModelSwitch",
+	"PostModelSwitch",
+	"PreSkillShellCommand",
 }
 
 // knownTools are tool names common enough to be worth sharing one string for:
@@ -44,7 +50,7 @@ var KnownEvents = []string{
 var knownTools = []string{
 	"Bash", "Read", "Write", "Edit", "MultiEdit", "NotebookEdit", "Glob", "Grep",
 	"WebFetch", "WebSearch", "Agent", "Task", "AskUserQuestion", "ExitPlanMode",
-	"TodoWrite", "BashOutput", "KillShell", "Skill", "SlashCommand",
+	"TodoWrite", "BashOutput", "KillShell", "Skill", "SlashCommand", "PowerShell",
 }
 
 // interned maps the byte text of known event and tool names to one shared string.

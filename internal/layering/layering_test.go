@@ -18,7 +18,7 @@ const module = "github.com/claudehooks/claude-hooks-exporter/"
 // package says where it sits. Data flows one way: capture -> spool -> tail
 // -> decode -> tracker -> sinks; leaves import nothing of ours; only app
 // wires. Test-support packages (goldentest, jaegertest, proctest,
-// hookscript, storetest) are imported by tests only.
+// hookscript, storetest, claudecli) are imported by tests only.
 var allowed = map[string][]string{
 	"cmd/exporter":       {"internal/app"},
 	"cmd/hook":           {"internal/spool"},
@@ -30,6 +30,7 @@ var allowed = map[string][]string{
 		"internal/tail", "internal/tracing", "internal/transcript", "internal/wire"},
 	"internal/atomicfile":     {},
 	"internal/checkpoint":     {"internal/atomicfile"},
+	"internal/claudecli":      {},
 	"internal/claudesettings": {"internal/atomicfile"},
 	"internal/eventview":      {"internal/hookevent", "internal/redact", "internal/wire"},
 	"internal/goldentest":     {},

@@ -59,9 +59,10 @@ type Collector struct {
 
 	events, sessionsStarted, sessionsEnded, turns, toolCalls, permissionRequests *prometheus.Desc
 	subagents, compactions, notifications, stopFailures, lateEvents, overflow    *prometheus.Desc
+	interrupts, modelSwitches, skillShell, systemTurns                           *prometheus.Desc
 	turnDuration, toolDuration, permissionWait, subagentDuration                 *prometheus.Desc
 	sessionsActive, waitingOnUser, oldestWaitAge, buildInfo                      *prometheus.Desc
-	tokens, cost, unpricedTokens                                                 *prometheus.Desc
+	tokens, cost, unpricedTokens, estimatedTokens                                *prometheus.Desc
 	rejected, backlog, checkpointFailures, applied, ingestLag, processing        *prometheus.Desc
 }
 
@@ -105,10 +106,15 @@ func New(opts Options) (*Collector, error) {
 		notifications:      desc("notifications_total", "Notification events, by notification type.", "notification_type"),
 		stopFailures:       desc("stop_failures_total", "Turns that ended with an API error (StopFailure), by error.", "error"),
 		lateEvents:         desc("late_events_total", "Events for a session that had already ended or expired."),
+		interrupts:         desc("interrupts_total", "Interrupt events (Claude Code 2.1.337+), by source (user, session, system) and reason (stop, permission_denied, rewind, other).", "source", "reason"),
+		modelSwitches:      desc("model_switches_total", "Model switches (PostModelSwitch), by the model before and after (model labels, capped as for tokens).", "from_model", "to_model"),
+		skillShell:         desc("skill_shell_commands_total", "Shell commands skills and slash commands ran before the model saw them (PreSkillShellCommand)."),
+		systemTurns:        desc("system_turns_total", "Turns Claude Code started itself, by source (task_notification: a background agent's result handed back); they are also in turns_total.", "source"),
 		overflow:           desc("tracker_overflow_total", "Things the tracker dropped or folded to stay within its caps, by kind.", "kind"),
 		tokens:             desc("tokens_total", "Tokens used by Claude Code's API responses, from the transcripts, by model (the first models seen, other) and type (input: uncached input, output, cache_read, cache_creation).", "model", "type"),
 		cost:               desc("cost_usd_total", "Cost of those tokens in US dollars at the price table's list prices, by model (0 for models the table does not know).", "model"),
-		unpricedTokens:     desc("cost_unknown_model_tokens_total", "Tokens of models the price table does not know (counted at a cost of 0), by model.", "model"),
+		unpricedTokens:     desc("cost_unknown_model_tokens_total", "Tokens of models the price table does not know, not even by family (counted at a cost of 0), by model.", "model"),
+		estimatedTokens:    desc("cost_estimated_tokens_total", "Tokens of models the price table does not list, priced as the newest listed model of their family (an estimate until the table lists them), by model.", "model"),
 		buildInfo:          desc("build_info", "Build information of the exporter; the value is always 1.", "version", "revision", "goversion"),
 		rejected:           desc("records_rejected_total", "Spool records refused, by reason.", "reason"),
 		backlog:            desc("spool_backlog_bytes", "Bytes of the spool not read yet."),
@@ -125,7 +131,8 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.events, c.sessionsActive, c.sessionsStarted, c.sessionsEnded, c.turns, c.turnDuration,
 		c.toolCalls, c.toolDuration, c.permissionRequests, c.permissionWait, c.waitingOnUser,
 		c.oldestWaitAge, c.subagents, c.subagentDuration, c.compactions, c.notifications,
-		c.stopFailures, c.lateEvents, c.overflow, c.buildInfo, c.tokens, c.cost, c.unpricedTokens,
+		c.stopFailures, c.lateEvents, c.overflow, c.buildInfo, c.tokens, c.cost, c.unpricedTokens, c.estimatedTokens,
+		c.interrupts, c.modelSwitches, c.skillShell, c.systemTurns,
 		c.rejected, c.backlog, c.checkpointFailures, c.applied, c.ingestLag, c.processing,
 	} {
 		ch <- d
@@ -217,6 +224,18 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		b.counters(c.notifications, m.Notifications, session.NotificationLabels)
 		b.counters(c.stopFailures, m.StopFailures, session.StopErrorLabels)
 		b.value(c.lateEvents, prometheus.CounterValue, float64(m.LateEvents))
+		for _, src := range session.InterruptSourceLabels {
+			for _, reason := range session.InterruptReasonLabels {
+				b.value(c.interrupts, prometheus.CounterValue, float64(m.Interrupts[src][reason]), src, reason)
+			}
+		}
+		for _, from := range slices.Sorted(maps.Keys(m.ModelSwitches)) {
+			for _, to := range slices.Sorted(maps.Keys(m.ModelSwitches[from])) {
+				b.value(c.modelSwitches, prometheus.CounterValue, float64(m.ModelSwitches[from][to]), from, to)
+			}
+		}
+		b.value(c.skillShell, prometheus.CounterValue, float64(m.SkillShellCommands))
+		b.counters(c.systemTurns, m.SystemTurns, session.SystemTurnSourceLabels)
 		b.counters(c.overflow, m.Overflow, session.OverflowKinds)
 		for _, model := range slices.Sorted(maps.Keys(m.Tokens)) {
 			tc := m.Tokens[model]
@@ -229,6 +248,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for _, model := range slices.Sorted(maps.Keys(m.UnpricedTokens)) {
 			b.value(c.unpricedTokens, prometheus.CounterValue, m.UnpricedTokens[model].Value, model)
+		}
+		for _, model := range slices.Sorted(maps.Keys(m.EstimatedTokens)) {
+			b.value(c.estimatedTokens, prometheus.CounterValue, m.EstimatedTokens[model].Value, model)
 		}
 	})
 	b.value(c.buildInfo, prometheus.GaugeValue, 1, cmp.Or(c.opts.Version, "unknown"), cmp.Or(c.opts.Revision, "unknown"), c.opts.GoVersion)

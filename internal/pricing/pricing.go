@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -145,6 +146,87 @@ func (p Price) Cost(n Tokens) float64 {
 		float64(n.CacheRead)*p.CacheRead +
 		float64(write5m)*p.CacheWrite +
 		float64(n.CacheWrite1h)*p.CacheWrite1h) / 1e6
+}
+
+// Match says how Resolve priced a model.
+type Match int
+
+// Matches.
+const (
+	// Unknown: no entry matches and the model's family has no entry; cost 0.
+	Unknown Match = iota
+	// Listed: an entry's prefix matches the model name.
+	Listed
+	// Family: no prefix matches, and the model is priced as the newest listed
+	// model of its family (a new claude-opus-* as the newest claude-opus entry).
+	// The price is an estimate until the table lists the model.
+	Family
+)
+
+// Resolve returns the price of a model and how it was found: Lookup's entry
+// when one matches; otherwise, for a name of the form claude-<family>-<version>
+// (or the older claude-<version>-<family>), the entry of that family with the
+// highest version, so that a model released after the table was written is
+// not counted at 0. The entry's prefix is returned as well ("" when Unknown).
+func (t *Table) Resolve(model string) (Price, Match, string) {
+	if t == nil {
+		return Price{}, Unknown, ""
+	}
+	if i := strings.Index(model, "claude-"); i > 0 {
+		model = model[i:]
+	}
+	for _, e := range t.entries {
+		if strings.HasPrefix(model, e.prefix) {
+			return e.price, Listed, e.prefix
+		}
+	}
+	family, _ := familyVersion(model)
+	if family == "" {
+		return Price{}, Unknown, ""
+	}
+	var best *entry
+	var bestVersion []int
+	for i := range t.entries {
+		e := &t.entries[i]
+		f, v := familyVersion(e.prefix)
+		if f != family {
+			continue
+		}
+		if best == nil || slices.Compare(v, bestVersion) > 0 {
+			best, bestVersion = e, v
+		}
+	}
+	if best == nil {
+		return Price{}, Unknown, ""
+	}
+	return best.price, Family, best.prefix
+}
+
+// familyVersion splits a model name into its family (opus, sonnet, haiku, ...)
+// and its version numbers: claude-opus-4-5-20251101 is (opus, [4 5]),
+// claude-3-5-haiku-20241022 is (haiku, [3 5]). Parts of more than two digits
+// (dates) are not part of the version. family is "" for other names.
+func familyVersion(name string) (string, []int) {
+	rest, ok := strings.CutPrefix(name, "claude-")
+	if !ok {
+		return "", nil
+	}
+	var family string
+	var version []int
+	for _, part := range strings.Split(rest, "-") {
+		if n, err := strconv.Atoi(part); err == nil && len(part) <= 2 {
+			version = append(version, n)
+			continue
+		}
+		if _, err := strconv.Atoi(part); err == nil {
+			continue // a date
+		}
+		if family != "" {
+			break // a suffix such as "v1:0" or "latest"
+		}
+		family = part
+	}
+	return family, version
 }
 
 // Prefixes lists the table's model prefixes, longest first.

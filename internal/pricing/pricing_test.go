@@ -48,7 +48,10 @@ func TestLookup(t *testing.T) {
 		{"claude-haiku-4-5", haiku, true},
 		{"us.anthropic.claude-haiku-4-5-20251001-v1:0", haiku, true},
 		{"anthropic/claude-sonnet-4-5", sonnet, true},
-		{"claude-3-5-haiku-20241022", Price{}, false},
+		{"claude-3-5-haiku-20241022", Price{Input: 0.8, Output: 4, CacheRead: 0.08, CacheWrite: 1, CacheWrite1h: 1.6}, true},
+		// What Claude Code 2.1.337 uses: its default and the model a switch moved to.
+		{"claude-opus-5-5", Price{Input: 4, Output: 20, CacheRead: 0.2, CacheWrite: 5, CacheWrite1h: 8}, true},
+		{"claude-opus-5", opus45, true},
 		{"<synthetic>", Price{}, false},
 		{"", Price{}, false},
 		{"gpt-5", Price{}, false},
@@ -63,6 +66,44 @@ func TestLookup(t *testing.T) {
 	}
 	var nilTable *Table
 	if _, ok := nilTable.Lookup("claude-opus-4-6"); ok {
+		t.Error("a nil table priced a model")
+	}
+}
+
+// TestResolveFamily: a model the table does not list yet is priced as the
+// newest listed model of its family, and says so; other names stay unknown.
+func TestResolveFamily(t *testing.T) {
+	opus55, _ := Default().Lookup("claude-opus-5-5")
+	sonnet55, _ := Default().Lookup("claude-sonnet-5-5")
+	haiku55, _ := Default().Lookup("claude-haiku-5-5")
+	tests := []struct {
+		model  string
+		want   Price
+		match  Match
+		prefix string
+	}{
+		{"claude-opus-5-5", opus55, Listed, "claude-opus-5-5"},
+		{"claude-opus-6", opus55, Family, "claude-opus-5-5"},
+		{"claude-opus-6-1-20270101", opus55, Family, "claude-opus-5-5"},
+		{"us.anthropic.claude-opus-7-v1:0", opus55, Family, "claude-opus-5-5"},
+		{"claude-sonnet-6", sonnet55, Family, "claude-sonnet-5-5"},
+		{"claude-haiku-9", haiku55, Family, "claude-haiku-5-5"},
+		{"claude-4-haiku", haiku55, Family, "claude-haiku-5-5"},
+		{"claude-poem-1", Price{}, Unknown, ""},
+		{"claude-", Price{}, Unknown, ""},
+		{"gpt-5", Price{}, Unknown, ""},
+		{"<synthetic>", Price{}, Unknown, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.model, func(t *testing.T) {
+			got, match, prefix := Default().Resolve(tc.model)
+			if got != tc.want || match != tc.match || prefix != tc.prefix {
+				t.Errorf("Resolve(%q) = %+v, %v, %q; want %+v, %v, %q", tc.model, got, match, prefix, tc.want, tc.match, tc.prefix)
+			}
+		})
+	}
+	var nilTable *Table
+	if _, m, _ := nilTable.Resolve("claude-opus-6"); m != Unknown {
 		t.Error("a nil table priced a model")
 	}
 }

@@ -53,6 +53,12 @@ const (
 	AttrToolCalls          = "claude_code.tool_calls"
 	AttrPermissionSource   = "claude_code.permission.source"
 	AttrCompactTrigger     = "claude_code.compaction.trigger"
+	// Claude Code 2.1.337's new shapes.
+	AttrTurnSource       = "claude_code.turn.source"        // task_notification for a turn Claude Code started itself
+	AttrInterruptReason  = "claude_code.interrupt.reason"   // Interrupt's reason on the turn it ended
+	AttrInterruptSource  = "claude_code.interrupt.source"   // Interrupt's source on the turn it ended
+	AttrModelSwitches    = "claude_code.model_switches"     // root: how many times the model was switched
+	AttrSkillCommandName = "claude_code.skill.command_name" // the slash command or skill of a skill_shell span
 )
 
 // Fixed attribute values.
@@ -100,6 +106,9 @@ func (t *Tracker) sessionAttrs(s *sessionState, reason string) []Attr {
 	if s.Gen > 1 {
 		attrs = append(attrs, Attr{Key: AttrSessionGen, Value: int64(s.Gen)})
 	}
+	if s.ModelSwitches > 0 {
+		attrs = append(attrs, Attr{Key: AttrModelSwitches, Value: int64(s.ModelSwitches)})
+	}
 	if s.CWD != "" {
 		attrs = append(attrs, Attr{Key: AttrCWD, Value: s.CWD})
 	}
@@ -117,6 +126,12 @@ func (t *Tracker) turnAttrs(s *sessionState, tu *turnState) []Attr {
 	}
 	if tu.Prompt != "" {
 		attrs = append(attrs, Attr{Key: AttrPrompt, Value: tu.Prompt})
+	}
+	if tu.Source != "" {
+		attrs = append(attrs, Attr{Key: AttrTurnSource, Value: tu.Source})
+	}
+	if tu.Interrupt != "" {
+		attrs = append(attrs, Attr{Key: AttrInterruptReason, Value: tu.Interrupt})
 	}
 	return usageAttrs(attrs, tu.Usage, "")
 }

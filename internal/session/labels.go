@@ -46,7 +46,8 @@ const (
 // (at zero), so a series never appears out of nowhere.
 var (
 	// EventLabels are the event label values: the hook events Claude Code
-	// documents, then LabelOther for any other name.
+	// sends (hookevent.KnownEvents, the 35 of v2.1.337), then LabelOther for any
+	// other name.
 	EventLabels = []string{
 		"SessionStart", "SessionEnd", "Setup", "UserPromptSubmit", "UserPromptExpansion",
 		"MessageDisplay", "PreToolUse", "PermissionRequest", "PermissionDenied", "PostToolUse",
@@ -54,8 +55,16 @@ var (
 		"Stop", "StopFailure", "TaskCreated", "TaskCompleted", "TeammateIdle", "PreCompact",
 		"PostCompact", "InstructionsLoaded", "ConfigChange", "CwdChanged", "DirectoryAdded",
 		"FileChanged", "WorktreeCreate", "WorktreeRemove", "Elicitation", "ElicitationResult",
+		"Interrupt", "PreModelSwitch", "PostModelSwitch", "PreSkillShellCommand",
 		LabelOther,
 	}
+	// InterruptSourceLabels and InterruptReasonLabels are the label values of
+	// claude_hooks_interrupts_total (Interrupt's source and reason, 2.1.337).
+	InterruptSourceLabels = []string{"user", "session", "system", LabelUnknown, LabelOther}
+	InterruptReasonLabels = []string{"stop", "permission_denied", "rewind", LabelUnknown, LabelOther}
+	// SystemTurnSourceLabels are the source label values of
+	// claude_hooks_system_turns_total: turns Claude Code starts itself.
+	SystemTurnSourceLabels = []string{TurnSourceTaskNotification}
 	// SourceLabels are the source label values of sessions started.
 	SourceLabels = []string{"startup", "resume", "clear", "compact", "fork", SourceImplicit, LabelOther}
 	// ReasonLabels are the reason label values of sessions ended.
@@ -107,15 +116,21 @@ func closedSet(values []string) map[string]string {
 	return m
 }
 
+// TurnSourceTaskNotification is the source of a turn Claude Code starts to hand
+// a background agent's result back (a prompt starting with <task-notification>).
+const TurnSourceTaskNotification = "task_notification"
+
 var (
-	eventSet        = closedSet(EventLabels)
-	sourceSet       = closedSet(SourceLabels)
-	reasonSet       = closedSet(ReasonLabels)
-	triggerSet      = closedSet(TriggerLabels)
-	notificationSet = closedSet(NotificationLabels)
-	stopErrorSet    = closedSet(StopErrorLabels)
-	builtinToolSet  = closedSet(BuiltinTools)
-	builtinAgentSet = closedSet(BuiltinAgentTypes)
+	interruptSourceSet = closedSet(InterruptSourceLabels)
+	interruptReasonSet = closedSet(InterruptReasonLabels)
+	eventSet           = closedSet(EventLabels)
+	sourceSet          = closedSet(SourceLabels)
+	reasonSet          = closedSet(ReasonLabels)
+	triggerSet         = closedSet(TriggerLabels)
+	notificationSet    = closedSet(NotificationLabels)
+	stopErrorSet       = closedSet(StopErrorLabels)
+	builtinToolSet     = closedSet(BuiltinTools)
+	builtinAgentSet    = closedSet(BuiltinAgentTypes)
 )
 
 // fold returns v when it is in set, missing when v is empty, LabelOther otherwise.

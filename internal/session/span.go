@@ -18,4 +18,5 @@ const (
 	KindSubagent   = timeline.KindSubagent
 	KindPermission = timeline.KindPermission
 	KindCompaction = timeline.KindCompaction
+	KindSkillShell = timeline.KindSkillShell
 )

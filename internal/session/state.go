@@ -55,6 +55,17 @@ type Metrics struct {
 	Tokens         map[string]*TokenCounts `json:"tokens,omitempty"`          // claude_hooks_tokens_total{model,type}
 	Cost           map[string]*Counter     `json:"cost,omitempty"`            // claude_hooks_cost_usd_total{model}
 	UnpricedTokens map[string]*Counter     `json:"unpriced_tokens,omitempty"` // claude_hooks_cost_unknown_model_tokens_total{model}
+	// Interrupts count Interrupt events by source and reason;
+	// ModelSwitches count PostModelSwitch events by from and to model label.
+	Interrupts    map[string]map[string]uint64 `json:"interrupts,omitempty"`     // claude_hooks_interrupts_total{source,reason}
+	ModelSwitches map[string]map[string]uint64 `json:"model_switches,omitempty"` // claude_hooks_model_switches_total{from_model,to_model}
+	// SkillShellCommands counts PreSkillShellCommand events; SystemTurns the
+	// turns Claude Code started itself, by source.
+	SkillShellCommands uint64            `json:"skill_shell_commands,omitempty"` // claude_hooks_skill_shell_commands_total
+	SystemTurns        map[string]uint64 `json:"system_turns,omitempty"`         // claude_hooks_system_turns_total{source}
+	// EstimatedTokens are tokens of models priced by their family's newest listed
+	// model (pricing.Family), by model label.
+	EstimatedTokens map[string]*Counter `json:"estimated_tokens,omitempty"` // claude_hooks_cost_estimated_tokens_total{model}
 }
 
 // ToolCounts are the ended tool calls of one tool label, by outcome.
@@ -88,6 +99,10 @@ func newMetrics() Metrics {
 		Tokens:             map[string]*TokenCounts{},
 		Cost:               map[string]*Counter{},
 		UnpricedTokens:     map[string]*Counter{},
+		EstimatedTokens:    map[string]*Counter{},
+		Interrupts:         map[string]map[string]uint64{},
+		ModelSwitches:      map[string]map[string]uint64{},
+		SystemTurns:        map[string]uint64{},
 	}
 }
 
@@ -112,6 +127,10 @@ func (m *Metrics) fill() {
 	fillMap(&m.Tokens, n.Tokens)
 	fillMap(&m.Cost, n.Cost)
 	fillMap(&m.UnpricedTokens, n.UnpricedTokens)
+	fillMap(&m.EstimatedTokens, n.EstimatedTokens)
+	fillMap(&m.Interrupts, n.Interrupts)
+	fillMap(&m.ModelSwitches, n.ModelSwitches)
+	fillMap(&m.SystemTurns, n.SystemTurns)
 	if m.TurnDuration == nil {
 		m.TurnDuration = n.TurnDuration
 	}
@@ -153,6 +172,8 @@ type sessionState struct {
 	// Turns and ToolCalls count this generation's turns and ended tool calls.
 	Turns     int `json:"turns,omitempty"`
 	ToolCalls int `json:"tool_calls,omitempty"`
+	// ModelSwitches counts this generation's PostModelSwitch events.
+	ModelSwitches int `json:"model_switches,omitempty"`
 	// Counts are what the summary counts for this generation, incremented
 	// where the metrics are; Carried is what earlier generations left.
 	Counts  timeline.Counts `json:"counts,omitzero"`
@@ -175,6 +196,9 @@ type sessionState struct {
 	// ids of the last stopped subagents: their stragglers reopen nothing.
 	RecentPrompts []string `json:"recent_prompts,omitempty"`
 	RecentAgents  []string `json:"recent_agents,omitempty"`
+	// RecentCalls are the tool_use_ids of the last ended tool calls: a
+	// PostToolBatch entry for one of them ends nothing.
+	RecentCalls []string `json:"recent_calls,omitempty"`
 
 	// Usage is the token usage of the whole session (subagents included), from
 	// the transcripts; PendingTurns and PendingAgents hold usage for prompts
@@ -204,6 +228,11 @@ type turnState struct {
 	Prompt     string `json:"prompt,omitempty"` // captured content only
 	// Usage is the turn's token usage, its subagents' included.
 	Usage *usageState `json:"usage,omitempty"`
+	// Source is "task_notification" for a turn Claude Code started itself to
+	// hand back a background agent's result, "" for a user's prompt.
+	Source string `json:"source,omitempty"`
+	// Interrupt is the reason of the Interrupt event that ended the turn.
+	Interrupt string `json:"interrupt,omitempty"`
 }
 
 type callState struct {

@@ -42,6 +42,10 @@ const ExpireGrace = time.Minute
 const (
 	recentPrompts = 4
 	recentAgents  = 8
+	// recentCalls is how many ended tool_use_ids a session remembers, so that
+	// the PostToolBatch listing them ends nothing (a batch holds the calls of
+	// one model response).
+	recentCalls = 64
 	// maxLateNotices bounds how many permission_prompt notifications of already
 	// ended waits a session expects.
 	maxLateNotices = 4
@@ -468,6 +472,14 @@ func (t *Tracker) handle(s *sessionState, ev *hookevent.Event) {
 		}
 	case "ElicitationResult":
 		s.ElicitSince = time.Time{}
+	case "PostToolBatch":
+		t.batchEnded(s, ev)
+	case "Interrupt":
+		t.interrupted(s, ev)
+	case "PostModelSwitch":
+		t.modelSwitched(s, ev)
+	case "PreSkillShellCommand":
+		t.skillShell(s, ev)
 	}
 	if s.Turn != nil && ev.Received.After(s.Turn.LastSeen) {
 		s.Turn.LastSeen = ev.Received
@@ -567,6 +579,10 @@ func (t *Tracker) openTurn(s *sessionState, ev *hookevent.Event, submitted bool)
 	claimPending(s.PendingTurns, ev.PromptID, &s.Turn.Usage)
 	if submitted {
 		t.recordPrompt(s.Turn, ev)
+		if strings.HasPrefix(ev.Prompt, "<task-notification>") {
+			s.Turn.Source = TurnSourceTaskNotification
+			t.st.Metrics.SystemTurns[TurnSourceTaskNotification]++
+		}
 	}
 }
 
@@ -618,6 +634,9 @@ func (t *Tracker) closeTurn(s *sessionState, outcome, errType string, end time.T
 func (t *Tracker) toolStarted(s *sessionState, ev *hookevent.Event) {
 	if ev.ToolUseID != "" && slices.ContainsFunc(s.Calls, func(c *callState) bool { return c.ID == ev.ToolUseID }) {
 		return // the same call announced twice (two identical handlers)
+	}
+	if ev.ToolUseID != "" && slices.Contains(s.RecentCalls, ev.ToolUseID) {
+		return // a call that already ended (its PostToolBatch entry came first)
 	}
 	if len(s.Calls) >= t.opts.MaxOpenCalls {
 		t.st.Metrics.Overflow[OverflowOpenCalls]++
@@ -726,7 +745,11 @@ func (t *Tracker) toolEnded(s *sessionState, ev *hookevent.Event) {
 
 	var c *callState
 	start, known := end, false
-	if i := s.callIndex(ev); i >= 0 {
+	i := s.callIndex(ev)
+	if i < 0 && ev.ToolUseID != "" && slices.Contains(s.RecentCalls, ev.ToolUseID) {
+		return // ended already: a second handler, or after its PostToolBatch entry
+	}
+	if i >= 0 {
 		c = s.Calls[i]
 		s.Calls = slices.Delete(s.Calls, i, i+1)
 		start, known = c.Start, true
@@ -764,6 +787,7 @@ func (t *Tracker) toolEnded(s *sessionState, ev *hookevent.Event) {
 		observe(m.ToolDuration, label, seconds(start, end))
 	}
 	s.ToolCalls++
+	s.RecentCalls = remember(s.RecentCalls, c.ID, recentCalls)
 	t.emitCall(s, c, ev, start, end, outcome, toolErrorType(outcome, ev.Error))
 }
 
@@ -1044,6 +1068,13 @@ func (t *Tracker) subagentStopped(s *sessionState, ev *hookevent.Event) {
 	if i < 0 {
 		if ev.AgentID != "" && slices.Contains(s.RecentAgents, ev.AgentID) {
 			return // stopped already
+		}
+		if ev.AgentType == "" && s.Compact != nil {
+			// A compaction's summariser (2.1.337: SubagentStop with an empty
+			// agent_type and no start, between PreCompact and PostCompact) is
+			// part of the compaction, not a subagent.
+			s.RecentAgents = remember(s.RecentAgents, ev.AgentID, recentAgents)
+			return
 		}
 		// A stop without a start (old payloads, daemon started mid-subagent):
 		// the subagent counts once, here, with a zero-length span.

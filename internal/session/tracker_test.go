@@ -34,7 +34,7 @@ type step struct {
 // at its line number in seconds.
 var scripts = []string{
 	"plain", "parallel", "failures", "permission", "subagent", "compaction",
-	"expiry", "fifo_2025", "events-current", "events-variants",
+	"expiry", "fifo_2025", "events-current", "events-variants", "v2337",
 }
 
 func loadScript(tb testing.TB, name string) []step {
@@ -132,6 +132,20 @@ func formatMetrics(tr *Tracker) string {
 		counters("notifications", m.Notifications)
 		counters("stop_failures", m.StopFailures)
 		counters("overflow", m.Overflow)
+		counters("system_turns", m.SystemTurns)
+		for src, byReason := range m.Interrupts {
+			for reason, v := range byReason {
+				add("interrupts{%s,%s} %d", src, reason, v)
+			}
+		}
+		for from, byTo := range m.ModelSwitches {
+			for to, v := range byTo {
+				add("model_switches{%s,%s} %d", from, to, v)
+			}
+		}
+		if m.SkillShellCommands > 0 {
+			add("skill_shell_commands %d", m.SkillShellCommands)
+		}
 		for tool, c := range m.ToolCalls {
 			add("tool_calls{%s} success=%d failure=%d interrupted=%d denied=%d", tool, c.Success, c.Failure, c.Interrupted, c.Denied)
 		}

@@ -175,18 +175,20 @@ func (t *Tracker) ApplyUsage(u transcript.Usage) {
 	tc.CacheRead.add(float64(u.CacheRead))
 	tc.CacheCreation.add(float64(u.CacheCreation))
 	var cost float64
-	if price, ok := t.opts.Prices.Lookup(u.Model); ok {
+	tokens := float64(u.Input + u.Output + u.CacheRead + u.CacheCreation)
+	switch price, match, _ := t.opts.Prices.Resolve(u.Model); match {
+	case pricing.Unknown:
+		addCounter(m.UnpricedTokens, label, tokens)
+	case pricing.Family:
+		// Priced as the newest listed model of its family: an estimate, so
+		// that cost does not silently drop to 0 when a model is released.
+		addCounter(m.EstimatedTokens, label, tokens)
+		fallthrough
+	default:
 		cost = price.Cost(pricing.Tokens{
 			Input: u.Input, Output: u.Output, CacheRead: u.CacheRead,
 			CacheWrite: u.CacheCreation, CacheWrite1h: u.CacheCreation1h,
 		})
-	} else {
-		c := m.UnpricedTokens[label]
-		if c == nil {
-			c = &Counter{}
-			m.UnpricedTokens[label] = c
-		}
-		c.add(float64(u.Input + u.Output + u.CacheRead + u.CacheCreation))
 	}
 	c := m.Cost[label]
 	if c == nil {
@@ -292,4 +294,14 @@ func usageAttrs(attrs []Attr, u *usageState, requestModel string) []Attr {
 		attrs = append(attrs, Attr{Key: AttrModels, Value: strings.Join(slices.Sorted(maps.Keys(u.Models)), ",")})
 	}
 	return attrs
+}
+
+// addCounter adds v to the counter of label in cs, creating it.
+func addCounter(cs map[string]*Counter, label string, v float64) {
+	c := cs[label]
+	if c == nil {
+		c = &Counter{}
+		cs[label] = c
+	}
+	c.add(v)
 }

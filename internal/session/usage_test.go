@@ -487,3 +487,33 @@ func BenchmarkApplyUsage(b *testing.B) {
 		}
 	}
 }
+
+// TestUsageFamilyPrice: a model the price table does not list yet, but whose
+// family it knows, costs what the newest listed model of the family costs and
+// is counted as estimated, not as unknown; the models Claude Code 2.1.337 uses
+// are listed.
+func TestUsageFamilyPrice(t *testing.T) {
+	tr := New(Options{})
+	for _, m := range []string{"claude-opus-6", "claude-opus-5-5", "claude-haiku-4-5"} {
+		tr.ApplyUsage(transcript.Usage{SessionID: "s", Model: m, Input: 1000, Output: 100})
+	}
+	tr.Read(func(s *Snapshot) {
+		m := s.Metrics
+		// claude-opus-5-5: $4 input, $20 output per million tokens.
+		const opus55 = (1000*4 + 100*20) / 1e6
+		if got := m.Cost["claude-opus-6"].Value; math.Abs(got-opus55) > 1e-12 {
+			t.Errorf("cost of claude-opus-6 = %v, want %v (priced as claude-opus-5-5)", got, opus55)
+		}
+		if got := m.EstimatedTokens["claude-opus-6"]; got == nil || got.Value != 1100 {
+			t.Errorf("estimated tokens of claude-opus-6 = %+v, want 1100", got)
+		}
+		if len(m.UnpricedTokens) != 0 {
+			t.Errorf("unpriced tokens %+v, want none", m.UnpricedTokens)
+		}
+		for _, listed := range []string{"claude-opus-5-5", "claude-haiku-4-5"} {
+			if m.EstimatedTokens[listed] != nil || m.Cost[listed].Value == 0 {
+				t.Errorf("%s: estimated %+v, cost %+v; want listed and priced", listed, m.EstimatedTokens[listed], m.Cost[listed])
+			}
+		}
+	})
+}

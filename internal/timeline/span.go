@@ -13,6 +13,9 @@ const (
 	KindSubagent   Kind = "subagent"
 	KindPermission Kind = "permission"
 	KindCompaction Kind = "compaction"
+	// KindSkillShell is a shell command a skill or slash command ran before
+	// the model saw it (PreSkillShellCommand): a point in time, not a tool call.
+	KindSkillShell Kind = "skill_shell"
 )
 
 // Span is a closed interval of a session that the tracker hands to the sinks when it
