@@ -24,13 +24,17 @@ type Options struct {
 	Base time.Time
 	// NoUsage leaves transcript usage out (for scripts fed through the spool).
 	NoUsage bool
+	// Before2_1_337 leaves out the shapes Claude Code 2.1.337 brought
+	// (PostToolBatch denials, Interrupt, model switches, skill shell commands,
+	// task notifications, a compaction's summariser).
+	Before2_1_337 bool
 }
 
 // genSession writes one session's script: a random walk over what Claude
 // Code does (prompts, tool calls that succeed, fail, are denied or left open,
 // permission waits, subagents with and without starts, compactions, stops
 // without turns, ends, late events, resumes, idle gaps long enough to expire).
-func genSession(r *rand.Rand, id string, start time.Time, noUsage bool) []Item {
+func genSession(r *rand.Rand, id string, start time.Time, noUsage, noNew bool) []Item {
 	var (
 		out      []Item
 		now      = start
@@ -85,6 +89,44 @@ func genSession(r *rand.Rand, id string, start time.Time, noUsage bool) []Item {
 		agent := ""
 		if len(agents) > 0 && r.IntN(3) == 0 {
 			agent = agents[r.IntN(len(agents))]
+		}
+		if !noNew && r.IntN(8) == 0 {
+			// The shapes Claude Code 2.1.337 brought.
+			switch r.IntN(6) {
+			case 0:
+				// A batch: a call denied with no one to approve (only its
+				// entry ends it) and a call of an unknown tool (only the entry).
+				var entries []map[string]any
+				if len(tools) > 0 {
+					tu := tools[0]
+					tools = tools[1:]
+					entries = append(entries, map[string]any{"tool_name": "Write", "tool_use_id": tu,
+						"tool_response": "Permission for this tool use was denied. It requires approval."})
+				}
+				ntool++
+				entries = append(entries, map[string]any{"tool_name": "Nope", "tool_use_id": fmt.Sprintf("%s-t%d", id[:4], ntool),
+					"tool_response": "<tool_use_error>Error: No such tool available: Nope</tool_use_error>"})
+				ev("PostToolBatch", "prompt_id", prompt, "tool_calls", entries)
+			case 1:
+				ev("Interrupt", "source", "user", "reason", []string{"stop", "permission_denied", "rewind"}[r.IntN(3)], "via", "terminal")
+			case 2:
+				ev("PostModelSwitch", "from_model", "claude-opus-5-5", "to_model", "claude-haiku-4-5", "source", "command")
+			case 3:
+				ntool++
+				ev("PreSkillShellCommand", "prompt_id", prompt, "tool_name", "Bash", "command_name", "review",
+					"tool_use_id", fmt.Sprintf("%s-t%d:inner:preamble-0", id[:4], ntool), "tool_input", map[string]any{"command": "git diff"})
+			case 4:
+				nprompt++
+				prompt = fmt.Sprintf("%s-p%d", id[:4], nprompt)
+				ev("UserPromptSubmit", "prompt_id", prompt, "prompt", "<task-notification>agent done</task-notification>")
+			default:
+				// A compaction's summariser: a SubagentStop with no type and no start.
+				ev("PreCompact", "trigger", "auto")
+				nagent++
+				ev("SubagentStop", "agent_id", fmt.Sprintf("%s-a%d", id[:4], nagent), "agent_type", "")
+				ev("PostCompact", "trigger", "auto")
+			}
+			continue
 		}
 		switch k := r.IntN(100); {
 		case k < 12:
@@ -188,7 +230,7 @@ func Generate(r *rand.Rand, opts Options) []Item {
 	n := 1 + r.IntN(4)
 	for i := range n {
 		id := fmt.Sprintf("%08x-0000-4000-8000-%012x", r.Uint32(), i)
-		all = append(all, genSession(r, id, opts.Base.Add(time.Duration(r.IntN(600))*time.Second), opts.NoUsage)...)
+		all = append(all, genSession(r, id, opts.Base.Add(time.Duration(r.IntN(600))*time.Second), opts.NoUsage, opts.Before2_1_337)...)
 	}
 	slices.SortStableFunc(all, func(a, b Item) int { return a.At.Compare(b.At) })
 	return all

@@ -137,6 +137,8 @@ func traceCounts(tb testing.TB, f *data.Frame) counts {
 			c.Subagents++
 		case "compaction":
 			c.Compactions++
+		case "skill_shell":
+			// Counted by its own metric, not in the summary.
 		case "permission":
 			c.PermissionWaits++
 			failed = false // a wait's outcome is its tool's
