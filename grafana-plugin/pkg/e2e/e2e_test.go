@@ -21,6 +21,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/claudehooks/claude-hooks-exporter/grafana-plugin/pkg/frametest"
+	"github.com/claudehooks/claude-hooks-exporter/grafana-plugin/pkg/plugin"
+	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
 
 const (
@@ -235,8 +237,8 @@ func TestPluginAgainstExporter(t *testing.T) {
 	t.Run("QueryData/live", func(t *testing.T) {
 		f := frames(t, query(t, "live", map[string]any{"session": liveSession}))[0]
 		channel = f.Meta.Channel
-		if want := "ds/" + uid + "/events/s=" + liveSession; channel != want {
-			t.Errorf("channel %q, want %q", channel, want)
+		if want, err := plugin.Channel(uid, wire.Filter{SessionID: liveSession}); err != nil || channel != want {
+			t.Errorf("channel %q, want %q (%v)", channel, want, err)
 		}
 	})
 	if channel == "" {
