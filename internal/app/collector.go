@@ -26,7 +26,7 @@ func newCollectors(tracker *session.Tracker, pl *pipeline.Pipeline, traces *trac
 	if err != nil {
 		return nil, err
 	}
-	return []prometheus.Collector{c, &runtimeCollector{traces: traces, store: st, broker: broker}}, nil
+	return []prometheus.Collector{c, &runtimeCollector{traces: traces, store: st, broker: broker}, repairCollector{pl}}, nil
 }
 
 // ingestSnapshot copies the pipeline's ingest state for a scrape.
@@ -117,4 +117,21 @@ func (c *runtimeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(subscribersDesc, prometheus.GaugeValue, float64(c.broker.Subscribers()))
 	ch <- prometheus.MustNewConstMetric(streamDroppedDesc, prometheus.CounterValue, float64(c.broker.Dropped()))
+}
+
+var utf8ReplacedDesc = prometheus.NewDesc(metrics.Namespace+"_records_utf8_replaced_total",
+	"Hook payloads holding invalid UTF-8, replaced by U+FFFD in what is served (the spool keeps the bytes received).", nil, nil)
+
+// repairCollector exposes the pipeline's count of payloads it repaired (part
+// of the checkpointed ingest state: counted once across restarts).
+type repairCollector struct{ pl *pipeline.Pipeline }
+
+var _ prometheus.Collector = repairCollector{}
+
+func (c repairCollector) Describe(ch chan<- *prometheus.Desc) { ch <- utf8ReplacedDesc }
+
+func (c repairCollector) Collect(ch chan<- prometheus.Metric) {
+	var n uint64
+	c.pl.Snapshot(func(s pipeline.Stats) { n = s.InvalidUTF8 })
+	ch <- prometheus.MustNewConstMetric(utf8ReplacedDesc, prometheus.CounterValue, float64(n))
 }

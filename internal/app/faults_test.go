@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
@@ -395,4 +396,46 @@ func peakRSS(tb testing.TB, pid int) int64 {
 	}
 	tb.Fatal("no VmHWM in /proc status")
 	return 0
+}
+
+// TestFaultInvalidUTF8 (item 6): a payload with invalid UTF-8 is served as
+// valid JSON by the query API and the stream, counted, and kept raw in the
+// spool.
+func TestFaultInvalidUTF8(t *testing.T) {
+	d := startDaemon(t, t.TempDir(), nil)
+	s := openStream(t, d.addr, "", "")
+	defer s.close()
+	bad := "{\"session_id\":\"utf8\",\"hook_event_name\":\"Notification\",\"notification_type\":\"idle_prompt\",\"message\":\"caf\xe9 \xff\"}"
+	resp, err := http.Post("http://"+d.addr+"/v1/hooks", "application/json", strings.NewReader(bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("POST: %s", resp.Status)
+	}
+	got := s.next(t, 1, 10*time.Second)
+	if !utf8.Valid(got[0].Payload) || !json.Valid(got[0].Payload) || !strings.Contains(string(got[0].Payload), "caf\uFFFD") {
+		t.Errorf("streamed payload %q: want valid JSON with U+FFFD", got[0].Payload)
+	}
+	code, body := get(t, "http://"+d.addr+"/api/v1/events")
+	if code != http.StatusOK || !utf8.ValidString(body) || !json.Valid([]byte(body)) {
+		t.Errorf("GET /api/v1/events: %d, valid UTF-8 %v, valid JSON %v: %.300q", code, utf8.ValidString(body), json.Valid([]byte(body)), body)
+	}
+	mfs, err := d.metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := sum(mfs, "claude_hooks_records_utf8_replaced_total", nil); n != 1 {
+		t.Errorf("claude_hooks_records_utf8_replaced_total = %v, want 1", n)
+	}
+	files, _ := filepath.Glob(filepath.Join(d.spoolDir, "spool-*.jsonl"))
+	var raw []byte
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		raw = append(raw, b...)
+	}
+	if !strings.Contains(string(raw), "caf\xe9 \xff") {
+		t.Error("the spool does not keep the bytes received")
+	}
 }
