@@ -9,13 +9,14 @@ import (
 	"github.com/claudehooks/claude-hooks-exporter/internal/metrics"
 	"github.com/claudehooks/claude-hooks-exporter/internal/pipeline"
 	"github.com/claudehooks/claude-hooks-exporter/internal/session"
+	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
 	"github.com/claudehooks/claude-hooks-exporter/internal/store"
 	"github.com/claudehooks/claude-hooks-exporter/internal/tracing"
 )
 
 // newCollectors builds the collectors over the daemon's state: the tracker and
 // ingest metrics, and the trace sink's export counters.
-func newCollectors(tracker *session.Tracker, pl *pipeline.Pipeline, traces *tracing.Sink, st *store.Store, broker *live.Broker) ([]prometheus.Collector, error) {
+func newCollectors(tracker *session.Tracker, pl *pipeline.Pipeline, traces *tracing.Sink, st *store.Store, broker *live.Broker, spoolDir string) ([]prometheus.Collector, error) {
 	c, err := metrics.New(metrics.Options{
 		Tracker:       tracker,
 		Ingest:        ingestSnapshot(pl),
@@ -26,7 +27,7 @@ func newCollectors(tracker *session.Tracker, pl *pipeline.Pipeline, traces *trac
 	if err != nil {
 		return nil, err
 	}
-	return []prometheus.Collector{c, &runtimeCollector{traces: traces, store: st, broker: broker}, repairCollector{pl}}, nil
+	return []prometheus.Collector{c, &runtimeCollector{traces: traces, store: st, broker: broker}, repairCollector{pl}, hookFailureCollector{spoolDir}}, nil
 }
 
 // ingestSnapshot copies the pipeline's ingest state for a scrape.
@@ -134,4 +135,23 @@ func (c repairCollector) Collect(ch chan<- prometheus.Metric) {
 	var n uint64
 	c.pl.Snapshot(func(s pipeline.Stats) { n = s.InvalidUTF8 })
 	ch <- prometheus.MustNewConstMetric(utf8ReplacedDesc, prometheus.CounterValue, float64(n))
+}
+
+var hookFailuresDesc = prometheus.NewDesc(metrics.Namespace+"_hook_failures_total",
+	"Hook runs that could not append their event to the spool (disk full, not writable), as the hooks count them in <spool.dir>/hook-failures.", nil, nil)
+
+// hookFailureCollector reads the count the hooks keep in the spool directory.
+type hookFailureCollector struct{ spoolDir string }
+
+var _ prometheus.Collector = hookFailureCollector{}
+
+func (c hookFailureCollector) Describe(ch chan<- *prometheus.Desc) { ch <- hookFailuresDesc }
+
+func (c hookFailureCollector) Collect(ch chan<- prometheus.Metric) {
+	n, _, err := spool.ReadFailures(c.spoolDir)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(hookFailuresDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(hookFailuresDesc, prometheus.CounterValue, float64(n))
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
 
@@ -437,5 +438,46 @@ func TestFaultInvalidUTF8(t *testing.T) {
 	}
 	if !strings.Contains(string(raw), "caf\xe9 \xff") {
 		t.Error("the spool does not keep the bytes received")
+	}
+}
+
+// TestFaultHookDiskFull (item 10): a hook that cannot append (the spool file
+// is /dev/full: every write fails with ENOSPC, as on a full disk) exits 1,
+// never 2, and counts the failure where the daemon sees it:
+// claude_hooks_hook_failures_total and /readyz.
+func TestFaultHookDiskFull(t *testing.T) {
+	state := t.TempDir()
+	d := startDaemon(t, state, nil)
+	now := time.Now()
+	for _, day := range []time.Time{now, now.Add(24 * time.Hour)} {
+		name := filepath.Join(d.spoolDir, spool.FileName(day))
+		if err := os.Remove(name); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("/dev/full", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs := faultScale(3, 20)
+	for range runs {
+		_, stderr, code, err := runHook(t.Context(), hookBin, []string{"--spool.dir", d.spoolDir},
+			[]byte(`{"session_id":"full","hook_event_name":"Stop"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code != 1 || !strings.Contains(string(stderr), "no space left") {
+			t.Fatalf("hook on a full disk: exit %d, stderr %q; want 1 and the reason", code, stderr)
+		}
+	}
+	mfs, err := d.metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := sum(mfs, "claude_hooks_hook_failures_total", nil); n != float64(runs) {
+		t.Errorf("claude_hooks_hook_failures_total = %v, want %d", n, runs)
+	}
+	code, body := get(t, "http://"+d.addr+"/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "hooks failed to append") {
+		t.Errorf("/readyz with hooks failing: %d %s, want 503 naming the hooks", code, body)
 	}
 }

@@ -206,6 +206,9 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	if err := os.MkdirAll(c.spoolDir, 0o700); err != nil {
 		return fmt.Errorf("create spool dir: %w", err)
 	}
+	if err := spool.EnsureFailuresFile(c.spoolDir); err != nil {
+		logger.Warn("hook failures will not be counted", "err", err)
+	}
 
 	prices := pricing.Default()
 	if c.pricesFile != "" {
@@ -318,7 +321,7 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	cols, err := newCollectors(tracker, pl, traces, st, broker)
+	cols, err := newCollectors(tracker, pl, traces, st, broker, c.spoolDir)
 	if err != nil {
 		return err
 	}
@@ -428,6 +431,9 @@ func runServe(ctx context.Context, args []string, env func(string) string, stder
 	return errors.Join(pipeErr, inputErr, traceErr)
 }
 
+// hookFailureRecent is how long after a hook's failed append /readyz says so.
+const hookFailureRecent = time.Minute
+
 // ignoreCanceled drops the error of work cut short by shutdown.
 func ignoreCanceled(err error) error {
 	if errors.Is(err, context.Canceled) {
@@ -452,6 +458,9 @@ func readiness(spoolDir string, pl *pipeline.Pipeline, stale time.Duration, st *
 	return func() error {
 		if _, err := os.ReadDir(spoolDir); err != nil {
 			return fmt.Errorf("spool dir unreadable: %w", err)
+		}
+		if n, last, err := spool.ReadFailures(spoolDir); err == nil && n > 0 && time.Since(last) < hookFailureRecent {
+			return fmt.Errorf("hooks failed to append to the spool (%d so far, the last at %s): is its disk full or unwritable?", n, last.UTC().Format(time.RFC3339))
 		}
 		if st != nil {
 			if err := st.Health(); err != nil {
