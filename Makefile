@@ -11,7 +11,7 @@ CACHE     ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/claude-hooks-exporter
 # Our packages: npm can unpack Go files under grafana-plugin/node_modules, which are not ours.
 PKGS       = $(shell $(GO) list -e ./... | grep -v /node_modules/)
 
-.PHONY: all build test test-deps unit fuzz bench run lint clean
+.PHONY: all build test test-deps test-faults unit fuzz bench run lint clean
 
 all: build
 
@@ -28,6 +28,12 @@ test: test-deps
 	$(MAKE) plugin-test plugin
 	JAEGER_BIN="$$(scripts/jaeger.sh)" PATH="$$PATH:/usr/bin" $(GO) test -race -count=1 -timeout 40m $(PKGS)
 	$(MAKE) fuzz
+
+## test-faults: the fault-injection suite (internal/app TestFault*: real daemon and hook processes; corrupt store,
+## cross-site posts, slow bodies, large concurrent batches, invalid UTF-8, full disk, cut and renamed spool files) at
+## full size. `make test` runs the same tests with short bounds.
+test-faults:
+	CHX_FAULTS=long $(GO) test -race -count=1 -timeout 60m -run '^TestFault' -v ./internal/app
 
 ## test-deps: Prometheus (promtool) from Debian and Jaeger v2 built from the module proxy into a cache
 test-deps:

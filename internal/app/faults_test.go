@@ -481,3 +481,92 @@ func TestFaultHookDiskFull(t *testing.T) {
 		t.Errorf("/readyz with hooks failing: %d %s, want 503 naming the hooks", code, body)
 	}
 }
+
+// hookRun appends one event through the real hook binary.
+func hookRun(tb testing.TB, spoolDir string, i int) {
+	tb.Helper()
+	_, stderr, code, err := runHook(tb.Context(), hookBin, []string{"--spool.dir", spoolDir},
+		[]byte(fmt.Sprintf(`{"session_id":"f-%d","hook_event_name":"Notification","notification_type":"idle_prompt","message":"n %d"}`, i%3, i)))
+	if err != nil || code != 0 {
+		tb.Fatalf("hook: exit %d, %v, %s", code, err, stderr)
+	}
+}
+
+// spoolFile returns the only spool file of dir.
+func spoolFile(tb testing.TB, dir string) string {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "spool-*.jsonl"))
+	if err != nil || len(files) != 1 {
+		tb.Fatalf("spool files %v (%v), want one", files, err)
+	}
+	return files[0]
+}
+
+// TestFaultSpoolCut (item 4): a spool file cut below what the daemon read,
+// while it runs and while it is stopped, is read on from its new end: its
+// events are not counted again.
+func TestFaultSpoolCut(t *testing.T) {
+	state := t.TempDir()
+	d := startDaemon(t, state, nil)
+	n := faultScale(40, 200)
+	for i := range n {
+		hookRun(t, d.spoolDir, i)
+	}
+	d.waitApplied(t, 20*time.Second, float64(n))
+	path := spoolFile(t, d.spoolDir)
+	cut := func() {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Cut mid-record, well past the fingerprint (1 KiB).
+		if err := os.Truncate(path, fi.Size()-fi.Size()/4-7); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// While it runs.
+	cut()
+	hookRun(t, d.spoolDir, n)
+	d.waitApplied(t, 20*time.Second, float64(n+1))
+	// While it is stopped.
+	d.stop()
+	cut()
+	d.start()
+	hookRun(t, d.spoolDir, n+1)
+	d.waitApplied(t, 20*time.Second, float64(n+2))
+	mfs, err := d.metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sum(mfs, "claude_hooks_events_total", nil); got != float64(n+2) {
+		t.Errorf("events_total = %v after two cuts, want %d", got, n+2)
+	}
+}
+
+// TestFaultSpoolRenamed (item 8): a spool file renamed while the daemon is
+// down (logrotate's .1, a manual .old.jsonl) is still read to its end.
+func TestFaultSpoolRenamed(t *testing.T) {
+	for _, newName := range []string{"%s.jsonl.1", "%s.old.jsonl"} {
+		t.Run(newName, func(t *testing.T) {
+			state := t.TempDir()
+			d := startDaemon(t, state, nil)
+			n := faultScale(10, 100)
+			for i := range n {
+				hookRun(t, d.spoolDir, i)
+			}
+			d.waitApplied(t, 20*time.Second, float64(n))
+			d.stop()
+			for i := n; i < 2*n; i++ {
+				hookRun(t, d.spoolDir, i)
+			}
+			path := spoolFile(t, d.spoolDir)
+			if err := os.Rename(path, fmt.Sprintf(newName, strings.TrimSuffix(path, ".jsonl"))); err != nil {
+				t.Fatal(err)
+			}
+			d.start()
+			hookRun(t, d.spoolDir, 2*n) // a new file under the old name
+			d.waitApplied(t, 20*time.Second, float64(2*n+1))
+		})
+	}
+}
