@@ -6,7 +6,9 @@
 // It owns the schema and its versioned migrations, the numbering of events
 // and the group commit of queued batches (Enqueue: idempotent by event id and
 // by span key; DESIGN.md), the queries behind the HTTP API and the retention
-// by age and by size. It converts a hookevent.Event into the wire
+// by age and by size, and its health: a quick check at Open that moves a
+// corrupt database aside, and the declared failure that lets the pipeline go
+// on without it until a rebuild from the spool (recover.go). It converts a hookevent.Event into the wire
 // shape (FromEvent) but must not decide pairing (that is the session
 // tracker's), serve HTTP, or publish to the live stream; and it never holds a
 // prompt unless content capture is on.
