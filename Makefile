@@ -31,9 +31,9 @@ test: test-deps
 
 ## test-faults: the fault-injection suite (internal/app TestFault*: real daemon and hook processes; corrupt store,
 ## cross-site posts, slow bodies, large concurrent batches, invalid UTF-8, full disk, cut and renamed spool files) at
-## full size. `make test` runs the same tests with short bounds.
+## full size, with the crash (kill -9) and bad-input cases that already held. `make test` runs them with short bounds.
 test-faults:
-	CHX_FAULTS=long $(GO) test -race -count=1 -timeout 60m -run '^TestFault' -v ./internal/app
+	CHX_FAULTS=long $(GO) test -race -count=1 -timeout 60m -run '^(TestFault|TestCrashExactlyOnce|TestHookEntryPointsBadInput)' -v ./internal/app
 
 ## test-deps: Prometheus (promtool) from Debian and Jaeger v2 built from the module proxy into a cache
 test-deps:

@@ -570,3 +570,54 @@ func TestFaultSpoolRenamed(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultTranscriptSymlink (item 7): a transcript path inside
+// --transcripts.allowed-dirs that is a symlink to a file outside is not read;
+// a real file beside it is.
+func TestFaultTranscriptSymlink(t *testing.T) {
+	root := t.TempDir()
+	allowed := filepath.Join(root, "projects", "-src-app")
+	if err := os.MkdirAll(allowed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	usage := func(id string, out int) []byte {
+		return fmt.Appendf(nil, `{"type":"assistant","message":{"id":%q,"model":"claude-opus-4-6","usage":{"input_tokens":1,"output_tokens":%d}}}`+"\n", id, out)
+	}
+	secret := filepath.Join(root, "secret.jsonl")
+	if err := os.WriteFile(secret, usage("m-secret", 7), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(allowed, "s-link.jsonl")
+	if err := os.Symlink(secret, link); err != nil {
+		t.Fatal(err)
+	}
+	real := filepath.Join(allowed, "s-real.jsonl")
+	if err := os.WriteFile(real, usage("m-real", 5), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, filepath.Join(root, "state"), nil, "--transcripts.allowed-dirs="+filepath.Join(root, "projects"))
+	var ps []string
+	for _, s := range []struct{ id, path string }{{"s-link", link}, {"s-real", real}} {
+		for _, ev := range []string{"SessionStart", "Stop"} {
+			ps = append(ps, fmt.Sprintf(`{"session_id":%q,"transcript_path":%q,"hook_event_name":%q}`, s.id, s.path, ev))
+		}
+	}
+	postEvents(t, d.addr, ps)
+	d.waitApplied(t, 20*time.Second, 4)
+	waitFor(t, 20*time.Second, "the real transcript's tokens", func() (bool, error) {
+		mfs, err := d.metrics()
+		if err != nil {
+			return false, err
+		}
+		return sum(mfs, "claude_hooks_tokens_total", nil) >= 6, nil
+	})
+	postEvents(t, d.addr, ps[1:2]) // another Stop: the link is polled again
+	d.waitApplied(t, 20*time.Second, 5)
+	mfs, err := d.metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sum(mfs, "claude_hooks_tokens_total", nil); got != 6 {
+		t.Errorf("tokens_total = %v, want 6 (the file outside the allowed directories was read through a link)", got)
+	}
+}
