@@ -19,7 +19,7 @@ CLAUDE_CODE_VERSION ?=
 HOSTOS    := $(shell $(GO) env GOOS)
 HOSTARCH  := $(shell $(GO) env GOARCH)
 
-.PHONY: all build test test-deps test-claude unit fuzz bench run lint clean release
+.PHONY: all build test test-deps test-claude test-faults unit fuzz bench run lint clean release
 
 all: build
 
@@ -43,6 +43,12 @@ test: test-deps
 	$(MAKE) test-claude
 	$(MAKE) fuzz
 	scripts/check-no-service.sh
+
+## test-faults: the fault-injection suite (internal/app TestFault*: real daemon and hook processes; corrupt store,
+## cross-site posts, slow bodies, large concurrent batches, invalid UTF-8, full disk, cut and renamed spool files) at
+## full size, with the crash (kill -9) and bad-input cases that already held. `make test` runs them with short bounds.
+test-faults:
+	CHX_FAULTS=long $(GO) test -race -count=1 -timeout 60m -run '^(TestFault|TestCrashExactlyOnce|TestHookEntryPointsBadInput)' -v ./internal/app
 
 ## test-deps: Prometheus and promtool unpacked from Debian's package (not installed: no service), npm, Jaeger v2
 ## built from the module proxy and the pinned Claude Code CLI from npm, into a cache outside the repository

@@ -15,7 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
 
@@ -395,4 +397,227 @@ func peakRSS(tb testing.TB, pid int) int64 {
 	}
 	tb.Fatal("no VmHWM in /proc status")
 	return 0
+}
+
+// TestFaultInvalidUTF8 (item 6): a payload with invalid UTF-8 is served as
+// valid JSON by the query API and the stream, counted, and kept raw in the
+// spool.
+func TestFaultInvalidUTF8(t *testing.T) {
+	d := startDaemon(t, t.TempDir(), nil)
+	s := openStream(t, d.addr, "", "")
+	defer s.close()
+	bad := "{\"session_id\":\"utf8\",\"hook_event_name\":\"Notification\",\"notification_type\":\"idle_prompt\",\"message\":\"caf\xe9 \xff\"}"
+	resp, err := http.Post("http://"+d.addr+"/v1/hooks", "application/json", strings.NewReader(bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("POST: %s", resp.Status)
+	}
+	got := s.next(t, 1, 10*time.Second)
+	if !utf8.Valid(got[0].Payload) || !json.Valid(got[0].Payload) || !strings.Contains(string(got[0].Payload), "caf\uFFFD") {
+		t.Errorf("streamed payload %q: want valid JSON with U+FFFD", got[0].Payload)
+	}
+	code, body := get(t, "http://"+d.addr+"/api/v1/events")
+	if code != http.StatusOK || !utf8.ValidString(body) || !json.Valid([]byte(body)) {
+		t.Errorf("GET /api/v1/events: %d, valid UTF-8 %v, valid JSON %v: %.300q", code, utf8.ValidString(body), json.Valid([]byte(body)), body)
+	}
+	mfs, err := d.metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := sum(mfs, "claude_hooks_records_utf8_replaced_total", nil); n != 1 {
+		t.Errorf("claude_hooks_records_utf8_replaced_total = %v, want 1", n)
+	}
+	files, _ := filepath.Glob(filepath.Join(d.spoolDir, "spool-*.jsonl"))
+	var raw []byte
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		raw = append(raw, b...)
+	}
+	if !strings.Contains(string(raw), "caf\xe9 \xff") {
+		t.Error("the spool does not keep the bytes received")
+	}
+}
+
+// TestFaultHookDiskFull (item 10): a hook that cannot append (the spool file
+// is /dev/full: every write fails with ENOSPC, as on a full disk) exits 1,
+// never 2, and counts the failure where the daemon sees it:
+// claude_hooks_hook_failures_total and /readyz.
+func TestFaultHookDiskFull(t *testing.T) {
+	state := t.TempDir()
+	d := startDaemon(t, state, nil)
+	now := time.Now()
+	for _, day := range []time.Time{now, now.Add(24 * time.Hour)} {
+		name := filepath.Join(d.spoolDir, spool.FileName(day))
+		if err := os.Remove(name); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("/dev/full", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs := faultScale(3, 20)
+	for range runs {
+		_, stderr, code, err := runHook(t.Context(), hookBin, []string{"--spool.dir", d.spoolDir},
+			[]byte(`{"session_id":"full","hook_event_name":"Stop"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code != 1 || !strings.Contains(string(stderr), "no space left") {
+			t.Fatalf("hook on a full disk: exit %d, stderr %q; want 1 and the reason", code, stderr)
+		}
+	}
+	mfs, err := d.metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := sum(mfs, "claude_hooks_hook_failures_total", nil); n != float64(runs) {
+		t.Errorf("claude_hooks_hook_failures_total = %v, want %d", n, runs)
+	}
+	code, body := get(t, "http://"+d.addr+"/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "hooks failed to append") {
+		t.Errorf("/readyz with hooks failing: %d %s, want 503 naming the hooks", code, body)
+	}
+}
+
+// hookRun appends one event through the real hook binary.
+func hookRun(tb testing.TB, spoolDir string, i int) {
+	tb.Helper()
+	_, stderr, code, err := runHook(tb.Context(), hookBin, []string{"--spool.dir", spoolDir},
+		[]byte(fmt.Sprintf(`{"session_id":"f-%d","hook_event_name":"Notification","notification_type":"idle_prompt","message":"n %d"}`, i%3, i)))
+	if err != nil || code != 0 {
+		tb.Fatalf("hook: exit %d, %v, %s", code, err, stderr)
+	}
+}
+
+// spoolFile returns the only spool file of dir.
+func spoolFile(tb testing.TB, dir string) string {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "spool-*.jsonl"))
+	if err != nil || len(files) != 1 {
+		tb.Fatalf("spool files %v (%v), want one", files, err)
+	}
+	return files[0]
+}
+
+// TestFaultSpoolCut (item 4): a spool file cut below what the daemon read,
+// while it runs and while it is stopped, is read on from its new end: its
+// events are not counted again.
+func TestFaultSpoolCut(t *testing.T) {
+	state := t.TempDir()
+	d := startDaemon(t, state, nil)
+	n := faultScale(40, 200)
+	for i := range n {
+		hookRun(t, d.spoolDir, i)
+	}
+	d.waitApplied(t, 20*time.Second, float64(n))
+	path := spoolFile(t, d.spoolDir)
+	cut := func() {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Cut mid-record, well past the fingerprint (1 KiB).
+		if err := os.Truncate(path, fi.Size()-fi.Size()/4-7); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// While it runs.
+	cut()
+	hookRun(t, d.spoolDir, n)
+	d.waitApplied(t, 20*time.Second, float64(n+1))
+	// While it is stopped.
+	d.stop()
+	cut()
+	d.start()
+	hookRun(t, d.spoolDir, n+1)
+	d.waitApplied(t, 20*time.Second, float64(n+2))
+	mfs, err := d.metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sum(mfs, "claude_hooks_events_total", nil); got != float64(n+2) {
+		t.Errorf("events_total = %v after two cuts, want %d", got, n+2)
+	}
+}
+
+// TestFaultSpoolRenamed (item 8): a spool file renamed while the daemon is
+// down (logrotate's .1, a manual .old.jsonl) is still read to its end.
+func TestFaultSpoolRenamed(t *testing.T) {
+	for _, newName := range []string{"%s.jsonl.1", "%s.old.jsonl"} {
+		t.Run(newName, func(t *testing.T) {
+			state := t.TempDir()
+			d := startDaemon(t, state, nil)
+			n := faultScale(10, 100)
+			for i := range n {
+				hookRun(t, d.spoolDir, i)
+			}
+			d.waitApplied(t, 20*time.Second, float64(n))
+			d.stop()
+			for i := n; i < 2*n; i++ {
+				hookRun(t, d.spoolDir, i)
+			}
+			path := spoolFile(t, d.spoolDir)
+			if err := os.Rename(path, fmt.Sprintf(newName, strings.TrimSuffix(path, ".jsonl"))); err != nil {
+				t.Fatal(err)
+			}
+			d.start()
+			hookRun(t, d.spoolDir, 2*n) // a new file under the old name
+			d.waitApplied(t, 20*time.Second, float64(2*n+1))
+		})
+	}
+}
+
+// TestFaultTranscriptSymlink (item 7): a transcript path inside
+// --transcripts.allowed-dirs that is a symlink to a file outside is not read;
+// a real file beside it is.
+func TestFaultTranscriptSymlink(t *testing.T) {
+	root := t.TempDir()
+	allowed := filepath.Join(root, "projects", "-src-app")
+	if err := os.MkdirAll(allowed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	usage := func(id string, out int) []byte {
+		return fmt.Appendf(nil, `{"type":"assistant","message":{"id":%q,"model":"claude-opus-4-6","usage":{"input_tokens":1,"output_tokens":%d}}}`+"\n", id, out)
+	}
+	secret := filepath.Join(root, "secret.jsonl")
+	if err := os.WriteFile(secret, usage("m-secret", 7), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(allowed, "s-link.jsonl")
+	if err := os.Symlink(secret, link); err != nil {
+		t.Fatal(err)
+	}
+	real := filepath.Join(allowed, "s-real.jsonl")
+	if err := os.WriteFile(real, usage("m-real", 5), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, filepath.Join(root, "state"), nil, "--transcripts.allowed-dirs="+filepath.Join(root, "projects"))
+	var ps []string
+	for _, s := range []struct{ id, path string }{{"s-link", link}, {"s-real", real}} {
+		for _, ev := range []string{"SessionStart", "Stop"} {
+			ps = append(ps, fmt.Sprintf(`{"session_id":%q,"transcript_path":%q,"hook_event_name":%q}`, s.id, s.path, ev))
+		}
+	}
+	postEvents(t, d.addr, ps)
+	d.waitApplied(t, 20*time.Second, 4)
+	waitFor(t, 20*time.Second, "the real transcript's tokens", func() (bool, error) {
+		mfs, err := d.metrics()
+		if err != nil {
+			return false, err
+		}
+		return sum(mfs, "claude_hooks_tokens_total", nil) >= 6, nil
+	})
+	postEvents(t, d.addr, ps[1:2]) // another Stop: the link is polled again
+	d.waitApplied(t, 20*time.Second, 5)
+	mfs, err := d.metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sum(mfs, "claude_hooks_tokens_total", nil); got != 6 {
+		t.Errorf("tokens_total = %v, want 6 (the file outside the allowed directories was read through a link)", got)
+	}
 }

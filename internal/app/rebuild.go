@@ -151,7 +151,11 @@ func decodeLine(b []byte) (hookevent.Event, bool) {
 	if err != nil || rec.Bad != "" {
 		return hookevent.Event{}, false
 	}
-	ev, err := hookevent.Decode(bytes.Clone(rec.Payload))
+	payload, replaced := hookevent.ValidUTF8(rec.Payload)
+	if !replaced {
+		payload = bytes.Clone(payload) // rec.Payload aliases the reused line buffer
+	}
+	ev, err := hookevent.Decode(payload)
 	if err != nil || ev.SessionID == "" {
 		return hookevent.Event{}, false
 	}

@@ -100,6 +100,9 @@ func newDaemon(ctx context.Context, c *serveConfig, env func(string) string, log
 	if err := os.MkdirAll(c.spoolDir.v, 0o700); err != nil {
 		return nil, fmt.Errorf("create spool dir: %w", err)
 	}
+	if err := spool.EnsureFailuresFile(c.spoolDir.v); err != nil {
+		logger.Warn("hook failures will not be counted", "err", err)
+	}
 
 	prices := pricing.Default()
 	if c.pricesFile != "" {
@@ -260,7 +263,7 @@ func (d *daemon) handler(tracker *session.Tracker, token string, loopback bool) 
 	if d.store != nil {
 		rt.Store = d.store
 	}
-	for _, c := range []prometheus.Collector{col, metrics.NewRuntime(rt)} {
+	for _, c := range []prometheus.Collector{col, metrics.NewRuntime(rt), repairCollector{d.pipeline}, hookFailureCollector{d.cfg.spoolDir.v}} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
@@ -438,6 +441,9 @@ func (t traceSink) Consume(ctx context.Context, b *pipeline.Batch) error {
 	return t.s.Export(ctx, b.Spans)
 }
 
+// hookFailureRecent is how long after a hook's failed append /readyz says so.
+const hookFailureRecent = time.Minute
+
 // ignoreCanceled drops the error of work cut short by shutdown.
 func ignoreCanceled(err error) error {
 	if errors.Is(err, context.Canceled) {
@@ -453,6 +459,9 @@ func readiness(spoolDir string, pl *pipeline.Pipeline, stale time.Duration, st *
 	return func() error {
 		if _, err := os.ReadDir(spoolDir); err != nil {
 			return fmt.Errorf("spool dir unreadable: %w", err)
+		}
+		if n, last, err := spool.ReadFailures(spoolDir); err == nil && n > 0 && time.Since(last) < hookFailureRecent {
+			return fmt.Errorf("hooks failed to append to the spool (%d so far, the last at %s): is its disk full or unwritable?", n, last.UTC().Format(time.RFC3339))
 		}
 		if st != nil {
 			if err := st.Health(); err != nil {

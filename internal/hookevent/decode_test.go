@@ -688,3 +688,27 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestValidUTF8 (issue 14, item 6): invalid bytes are replaced, valid text is
+// returned as it is, and the result decodes as the same event.
+func TestValidUTF8(t *testing.T) {
+	bad := []byte("{\"hook_event_name\":\"Notification\",\"session_id\":\"s\",\"message\":\"caf\xe9 \xff\xfe ok \xe2\x82\"}")
+	got, replaced := ValidUTF8(bad)
+	if !replaced || !utf8.Valid(got) {
+		t.Fatalf("ValidUTF8 = %q, %v; want valid UTF-8, replaced", got, replaced)
+	}
+	if !json.Valid(got) {
+		t.Fatalf("repaired payload is not valid JSON: %q", got)
+	}
+	ev, err := Decode(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "caf\uFFFD \uFFFD ok \uFFFD"; ev.Message != want {
+		t.Errorf("message %q, want %q", ev.Message, want)
+	}
+	good := []byte(`{"hook_event_name":"Stop","session_id":"日本"}`)
+	if got, replaced := ValidUTF8(good); replaced || &got[0] != &good[0] {
+		t.Errorf("valid UTF-8 was copied or flagged")
+	}
+}

@@ -115,6 +115,7 @@ type Stats struct {
 	CheckpointFailures uint64            // checkpoint writes that failed since start
 	LastCheckpoint     time.Time         // when the last checkpoint was written
 	LastLag            time.Duration     // receive time to processed of the most recent event
+	InvalidUTF8        uint64            // payloads whose invalid UTF-8 was replaced by U+FFFD
 }
 
 // ingestState is the persisted part of Stats.
@@ -123,6 +124,8 @@ type ingestState struct {
 	Rejected   map[string]uint64 `json:"rejected"`
 	Lag        *histo.Histogram  `json:"lag"`
 	Processing *histo.Histogram  `json:"processing"`
+	// InvalidUTF8 counts payloads whose invalid UTF-8 was replaced.
+	InvalidUTF8 uint64 `json:"invalid_utf8,omitempty"`
 }
 
 // Pipeline runs the data path. Run is its only writer; Snapshot may be called
@@ -351,7 +354,14 @@ func (p *Pipeline) decode(lines []tail.Line, batch *Batch) {
 			p.reject(badReason(rec.Bad), l, nil)
 			continue
 		}
-		ev, err := hookevent.Decode(rec.Payload)
+		payload, replaced := hookevent.ValidUTF8(rec.Payload)
+		if replaced {
+			// Served JSON must be valid UTF-8; the spool keeps the bytes.
+			p.mu.Lock()
+			p.state.InvalidUTF8++
+			p.mu.Unlock()
+		}
+		ev, err := hookevent.Decode(payload)
 		if err != nil {
 			p.reject(RejectInvalidEvent, l, err)
 			continue
@@ -598,5 +608,6 @@ func (p *Pipeline) Snapshot(fn func(Stats)) {
 		CheckpointFailures: p.checkpointFailures.Load(),
 		LastCheckpoint:     p.lastCheckpoint,
 		LastLag:            p.lastLag,
+		InvalidUTF8:        p.state.InvalidUTF8,
 	})
 }

@@ -119,6 +119,9 @@ const (
 	ReasonClientGone  = "client_gone" // the client left while its request waited for room (MaxInflightBytes)
 )
 
+// appendChunkBytes bounds the payload bytes of one spool append of a batch.
+const appendChunkBytes = 4 << 20
+
 // DefaultMaxInflightBytes is the default of Options.MaxInflightBytes.
 const DefaultMaxInflightBytes = 32 << 20
 
@@ -339,8 +342,10 @@ func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// handleEvents appends a batch, one JSON document a line. The batch is all or
-// nothing: one bad line refuses the whole request, naming the line.
+// handleEvents appends a batch, one JSON document a line. One bad line
+// refuses the whole request, naming the line. A spool failure part way
+// through a batch of more than appendChunkBytes answers 503 with the number
+// of lines already appended.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	received := s.opts.Now()
 	body, err := readCapped(r.Body, r.ContentLength, s.opts.MaxBatchBytes, nil)
@@ -381,9 +386,31 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "empty batch: send one JSON document a line")
 		return
 	}
-	if err := s.opts.Spool.Append(recs...); err != nil {
-		s.spoolFailed(w, err)
-		return
+	// Appended in parts of at most appendChunkBytes: the spool's encoding
+	// of a part, not of the whole batch, is held beside the body.
+	done := 0
+	for done < len(recs) {
+		end, size := done, 0
+		for end < len(recs) && (end == done || size+len(recs[end].Payload) <= appendChunkBytes) {
+			size += len(recs[end].Payload)
+			end++
+		}
+		if err := s.opts.Spool.Append(recs[done:end]...); err != nil {
+			if done == 0 {
+				s.spoolFailed(w, err)
+				return
+			}
+			// The first lines are in the spool: say how many, so that a
+			// client resends only the rest.
+			s.events.Add(float64(done))
+			s.reject(ReasonSpool)
+			s.opts.Logger.Error("append to spool", "err", err, "accepted", done, "lines", len(recs))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "{\"accepted\":%d,\"error\":\"the spool could not take the rest of the batch; resend the lines after the first %d\"}\n", done, done)
+			return
+		}
+		done = end
 	}
 	s.events.Add(float64(len(recs)))
 	w.Header().Set("Content-Type", "application/json")

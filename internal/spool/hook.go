@@ -70,6 +70,11 @@ func RunHook(args []string, env func(string) string, stdin io.Reader, stdout, st
 		Now: func() time.Time { return received },
 	}
 	if err := Append(opts, rec); err != nil {
+		// Counted where the daemon looks (claude_hooks_hook_failures_total,
+		// /readyz): the hook's stderr reaches no one but Claude Code.
+		if rerr := RecordFailure(*dir); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
 		return fail(stderr, err)
 	}
 	if creating { // warn once: when the hook creates the directory

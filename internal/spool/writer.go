@@ -2,11 +2,13 @@ package spool
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -206,6 +208,10 @@ var waiters = sync.Pool{New: func() any { return &waiter{done: make(chan struct{
 // large batch should not pin its memory for the writer's lifetime.
 const maxKeptBuffer = 1 << 20
 
+// encodedOverhead is more than what Encode adds to a record's payload (or
+// base64 text): the fixed keys, id, times, source and newlines.
+const encodedOverhead = 192
+
 // OpenWriter creates the spool directory if needed and opens the current
 // day's file, so that configuration errors surface at start-up.
 func OpenWriter(opts Options) (*Writer, error) {
@@ -241,6 +247,13 @@ func (w *Writer) Append(recs ...Record) error {
 		return ErrClosed
 	}
 	b := w.next
+	// One allocation of the batch's size: growing by doubling would copy a
+	// large batch several times and hold up to twice its size.
+	need := 0
+	for i := range recs {
+		need += len(recs[i].Payload) + base64.StdEncoding.EncodedLen(len(recs[i].Raw)) + encodedOverhead
+	}
+	b.buf = slices.Grow(b.buf, need)
 	for i := range recs {
 		b.buf = Encode(b.buf, recs[i])
 		b.ends = append(b.ends, len(b.buf))

@@ -18,6 +18,9 @@ type candidate struct {
 	info os.FileInfo
 	file *os.File // open for reading its head; nil once a reader took it
 	head []byte   // its first bytes, up to the fingerprint size
+	// foreign: its name is not one Match accepts. It is followed only as a
+	// file a reader knows (renamed, say spool-20260101.jsonl.1), never as new.
+	foreign bool
 }
 
 func (c *candidate) close() {
@@ -52,10 +55,31 @@ func (t *Tailer) scan() {
 	var seen []os.FileInfo
 	var rest []*candidate
 
+	// A file renamed to a name Match refuses (spool-20260101.jsonl.1, .old)
+	// still holds records a reader has not read to the end. Such names are
+	// looked at only while a reader has lost its name: after a restart (its
+	// ghost), or while it follows a file under such a name.
+	lost := false
+	if t.match != nil {
+		named := make(map[string]bool, len(ents))
+		for _, e := range ents {
+			if e.Type().IsRegular() && t.match(e.Name()) {
+				named[filepath.Join(t.dir, e.Name())] = true
+			}
+		}
+		for _, r := range t.readers {
+			if r.isGhost() || !named[r.path] {
+				lost = true
+				break
+			}
+		}
+	}
+
 	// Pass 1: files that did not change since the last scan keep their reader
 	// without being opened.
 	for _, e := range ents {
-		if !e.Type().IsRegular() || (t.match != nil && !t.match(e.Name())) {
+		foreign := t.match != nil && !t.match(e.Name())
+		if !e.Type().IsRegular() || (foreign && !lost) {
 			continue
 		}
 		p := filepath.Join(t.dir, e.Name())
@@ -74,6 +98,7 @@ func (t *Tailer) scan() {
 			t.log.Debug("open spool file", "path", p, "err", err)
 			continue
 		}
+		c.foreign = foreign
 		seen = append(seen, c.info)
 		rest = append(rest, c)
 	}
@@ -117,6 +142,10 @@ func (t *Tailer) scan() {
 	// new file.
 	for _, c := range rest {
 		if taken[c] {
+			continue
+		}
+		if c.foreign {
+			c.close() // not a spool file's name, and no reader's file
 			continue
 		}
 		if t.duplicate(c.head, claimed) {
@@ -257,8 +286,13 @@ func (t *Tailer) claim(r *reader, c *candidate) {
 	size := c.info.Size()
 	switch {
 	case size < r.offset:
-		t.log.Info("spool file truncated, reading it from the start", "path", r.path, "offset", r.offset, "size", size)
-		r.rewind(0)
+		// It still starts with what was read (the fingerprint matched), so
+		// it was cut, not rewritten: everything before the cut was read
+		// already. Reading from 0 would hand those lines out again.
+		// Records start with a newline, so what is appended after the cut
+		// starts a fresh line.
+		t.log.Warn("spool file shrank below what was read; reading on from its new end", "path", r.path, "offset", r.offset, "size", size)
+		r.rewind(size)
 	case size < r.readOff:
 		r.rewind(r.offset) // the unfinished last line was cut: read it again
 	}

@@ -64,6 +64,30 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		{
+			// Issue 14, item 8: a spool file renamed while the daemon is down
+			// to a name Match refuses is still read to its end; a file under
+			// such a name that no reader knows is not followed.
+			name:      "renamed while stopped to a name Match refuses: read to its end",
+			configure: func(o *Options) { o.Match = func(n string) bool { return strings.HasSuffix(n, ".jsonl") } },
+			run: func(h *harness) {
+				h.write("spool-1.jsonl", "a1\na2\n")
+				h.expect("a1", "a2")
+				h.write("spool-1.jsonl", "a3\n")
+				pos := h.tl.Positions()
+				if err := h.tl.Close(); err != nil {
+					h.tb.Fatal(err)
+				}
+				h.write("spool-1.jsonl", "a4\n")
+				h.rename("spool-1.jsonl", "spool-1.jsonl.1")
+				h.write("notes.txt", "not ours\n")
+				h.write("spool-2.jsonl", "b1\n")
+				h.start(pos)
+				h.expect("a3", "a4", "b1")
+				h.write("spool-1.jsonl.1", "a5\n")
+				h.expect("a5")
+			},
+		},
+		{
 			name: "rename within the directory, new file under the old name",
 			run: func(h *harness) {
 				h.write("a", "a1\na2\n")
@@ -171,7 +195,9 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		{
-			name:      "truncated while stopped, same fingerprint but shorter than the offset: from 0",
+			// Issue 14, item 4: it still starts with what was read, so it was
+			// cut, not rewritten; reading it from 0 again counted its lines twice.
+			name:      "cut while stopped below the offset: on from its new end, nothing twice",
 			configure: func(o *Options) { o.fingerprintSize = 4 },
 			run: func(h *harness) {
 				h.write("a", "a1\na2\na3\n")
@@ -181,9 +207,11 @@ func TestScenarios(t *testing.T) {
 					h.tb.Fatal(err)
 				}
 				h.truncate("a")
-				h.write("a", "a1\na9\n")
+				h.write("a", "a1\na2") // the tail cut mid-line
 				h.start(pos)
-				h.expect("a1", "a9")
+				h.expectNothing()
+				h.write("a", "\na9\n") // records start on a fresh line
+				h.expect("a9")
 			},
 		},
 		{

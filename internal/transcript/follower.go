@@ -348,7 +348,7 @@ func (f *Follower) acceptable(path string) bool {
 		return true
 	}
 	for _, d := range f.opts.AllowedDirs {
-		if rel, err := filepath.Rel(d, path); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		if within(d, path) {
 			return true
 		}
 	}
@@ -525,6 +525,38 @@ func (f *Follower) discover(main *file) {
 
 var errNotRegular = errors.New("not a regular file")
 
+// errOutside: a path inside AllowedDirs whose symlinks lead outside them.
+var errOutside = errors.New("resolves outside the allowed directories")
+
+// resolve returns path with its symlinks resolved, refusing it when that
+// leaves AllowedDirs (themselves resolved): the check at Track compares text
+// only, and a link inside an allowed directory may point anywhere.
+func (f *Follower) resolve(path string) (string, error) {
+	if len(f.opts.AllowedDirs) == 0 {
+		return path, nil
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", err
+	}
+	for _, d := range f.opts.AllowedDirs {
+		if rd, err := filepath.EvalSymlinks(d); err == nil {
+			d = rd
+		}
+		if within(d, real) {
+			return real, nil
+		}
+	}
+	f.st.rejected.Add(1)
+	return "", errOutside
+}
+
+// within reports whether path is dir or below it.
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
 // fail records a failed attempt and schedules the next one: after 2, 4, ...
 // up to 64 Polls, or at the next Poll after an event names the file.
 func (f *Follower) fail(fl *file, err error) {
@@ -551,7 +583,12 @@ func (f *Follower) read(fl *file, budget *int64) (grew, done bool) {
 		fl.Misses = 0
 		return false, true
 	}
-	fd, err := os.OpenFile(fl.Path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	real, err := f.resolve(fl.Path)
+	if err != nil {
+		f.fail(fl, err)
+		return false, true
+	}
+	fd, err := os.OpenFile(real, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		f.fail(fl, err)
 		return false, true

@@ -683,3 +683,38 @@ func TestResumeBeforeRetired(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestSymlinkOutsideAllowedDirs (issue 14, item 7): a link inside an allowed
+// directory that points outside it is not followed; an allowed directory that
+// is itself a link still works.
+func TestSymlinkOutsideAllowedDirs(t *testing.T) {
+	root := t.TempDir()
+	l := newLayout(t, root, "s")
+	secret := filepath.Join(root, "secret.jsonl")
+	appendTo(t, secret, []byte(assistantLine("m1", "claude-opus-4-1", 7)))
+	if err := os.Symlink(secret, l.main); err != nil {
+		t.Fatal(err)
+	}
+	f := NewFollower(Options{AllowedDirs: []string{filepath.Join(root, "projects")}})
+	f.Track(start("s", l.main))
+	if us := f.Poll(); len(us) != 0 {
+		t.Fatalf("read a file outside the allowed directories through a link: %v", us)
+	}
+	if f.Stats().Rejected == 0 {
+		t.Error("the link was not counted as rejected")
+	}
+
+	// The allowed directory is a link to the real one.
+	real := t.TempDir()
+	lr := newLayout(t, real, "s2")
+	appendTo(t, lr.main, []byte(assistantLine("m2", "claude-opus-4-1", 5)))
+	linked := filepath.Join(t.TempDir(), "projects")
+	if err := os.Symlink(filepath.Join(real, "projects"), linked); err != nil {
+		t.Fatal(err)
+	}
+	g := NewFollower(Options{AllowedDirs: []string{linked}})
+	g.Track(start("s2", filepath.Join(linked, strings.TrimPrefix(lr.main, filepath.Join(real, "projects")))))
+	if us := g.Poll(); len(us) != 1 {
+		t.Fatalf("through a linked allowed directory: %d usages, want 1", len(us))
+	}
+}
