@@ -42,6 +42,8 @@ func Run(ctx context.Context, args []string, env func(string) string, stdin io.R
 	c.log.Writer = stderr
 	logger := promslog.New(&c.log)
 	switch cmd {
+	case "hook": // only reached with "hook" not first: the hook parses its own flags
+		return report(stderr, usageError{err: errors.New("hook must come first: claude-hooks-exporter hook [--spool.dir DIR] < payload.json"), command: "hook"})
 	case "install":
 		err = runInstall(&c.installCfg, env, stdout, false)
 	case "uninstall":
