@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -88,14 +90,23 @@ func startDaemon(tb testing.TB, stateDir string, env []string, extra ...string) 
 		env:      env,
 		logs:     &syncBuffer{},
 	}
-	d.args = append([]string{"serve",
+	// The command line refuses a repeated flag: a default the caller sets in
+	// extra is left out.
+	d.args = []string{"serve"}
+	for _, def := range []string{
 		"--web.listen-address=" + d.addr,
 		"--state.dir=" + stateDir,
 		"--spool.dir=" + d.spoolDir,
 		"--log.level=debug",
 		"--checkpoint.interval=200ms",
 		"--spool.poll-interval=200ms",
-	}, extra...)
+	} {
+		name, _, _ := strings.Cut(def, "=")
+		if !slices.ContainsFunc(extra, func(a string) bool { return a == name || strings.HasPrefix(a, name+"=") }) {
+			d.args = append(d.args, def)
+		}
+	}
+	d.args = append(d.args, extra...)
 	d.start()
 	tb.Cleanup(func() { d.stop() })
 	return d
