@@ -208,6 +208,22 @@ func TestRealCLI(t *testing.T) {
 	if got, want := sumFamily(prev, "claude_hooks_events_total"), float64(h.records); got != want {
 		t.Errorf("claude_hooks_events_total adds up to %v, the CLI sent %v payloads", got, want)
 	}
+	// Per event: exactly the payloads the CLI sent under that name.
+	sent := map[string]float64{}
+	for _, p := range readSpool(t, h.spool) {
+		var ev struct {
+			Name string `json:"hook_event_name"`
+		}
+		if err := json.Unmarshal(p, &ev); err != nil {
+			t.Fatal(err)
+		}
+		sent[ev.Name]++
+	}
+	for name, n := range sent {
+		if got := sample(prev, "claude_hooks_events_total", "event", name); got != n {
+			t.Errorf("claude_hooks_events_total{event=%q} = %v, the CLI sent %v", name, got, n)
+		}
+	}
 
 	detail := h.session(t)
 	goldentest.Compare(t, filepath.Join(dir, "spans.golden"), []byte(h.norm.spanTree(detail.Spans)))
