@@ -28,7 +28,8 @@ import (
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
 
-// Binaries built once for the test.
+// Binaries built once for the test; install finds the hook binary next to the
+// exporter and copies both to its --bin-dir.
 var exporterBin, hookBin string
 
 func TestMain(m *testing.M) {
@@ -350,7 +351,7 @@ func (h *harness) startDaemon(t *testing.T) {
 // scenario's events are all there when its result arrives.
 func (h *harness) install(t *testing.T) {
 	settings := filepath.Join(h.home, ".claude", "settings.json")
-	cmd := exec.Command(exporterBin, "install", "--settings="+settings, "--spool.dir="+h.spool, "--hook.path="+hookBin)
+	cmd := exec.Command(exporterBin, "install", "--settings="+settings, "--spool.dir="+h.spool, "--bin-dir="+filepath.Join(h.root, "bin"))
 	cmd.Env = append(os.Environ(), "HOME="+h.home)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("install: %v\n%s", err, out)
