@@ -22,13 +22,15 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"go.uber.org/goleak"
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/goldentest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/proctest"
 	"github.com/claudehooks/claude-hooks-exporter/internal/wire"
 )
 
-// Binaries built once for the test.
+// Binaries built once for the test; install finds the hook binary next to the
+// exporter and copies both to its --bin-dir.
 var exporterBin, hookBin string
 
 func TestMain(m *testing.M) {
@@ -56,6 +58,14 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if code == 0 {
+		// Every goroutine the harness started (model server, output reader,
+		// process waiters) is owned and has ended.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
@@ -208,6 +218,22 @@ func TestRealCLI(t *testing.T) {
 	if got, want := sumFamily(prev, "claude_hooks_events_total"), float64(h.records); got != want {
 		t.Errorf("claude_hooks_events_total adds up to %v, the CLI sent %v payloads", got, want)
 	}
+	// Per event: exactly the payloads the CLI sent under that name.
+	sent := map[string]float64{}
+	for _, p := range readSpool(t, h.spool) {
+		var ev struct {
+			Name string `json:"hook_event_name"`
+		}
+		if err := json.Unmarshal(p, &ev); err != nil {
+			t.Fatal(err)
+		}
+		sent[ev.Name]++
+	}
+	for name, n := range sent {
+		if got := sample(prev, "claude_hooks_events_total", "event", name); got != n {
+			t.Errorf("claude_hooks_events_total{event=%q} = %v, the CLI sent %v", name, got, n)
+		}
+	}
 
 	detail := h.session(t)
 	goldentest.Compare(t, filepath.Join(dir, "spans.golden"), []byte(h.norm.spanTree(detail.Spans)))
@@ -334,7 +360,7 @@ func (h *harness) startDaemon(t *testing.T) {
 // scenario's events are all there when its result arrives.
 func (h *harness) install(t *testing.T) {
 	settings := filepath.Join(h.home, ".claude", "settings.json")
-	cmd := exec.Command(exporterBin, "install", "--settings="+settings, "--spool.dir="+h.spool, "--hook.path="+hookBin)
+	cmd := exec.Command(exporterBin, "install", "--settings="+settings, "--spool.dir="+h.spool, "--bin-dir="+filepath.Join(h.root, "bin"))
 	cmd.Env = append(os.Environ(), "HOME="+h.home)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("install: %v\n%s", err, out)

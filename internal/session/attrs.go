@@ -59,6 +59,11 @@ const (
 	AttrInterruptSource  = "claude_code.interrupt.source"   // Interrupt's source on the turn it ended
 	AttrModelSwitches    = "claude_code.model_switches"     // root: how many times the model was switched
 	AttrSkillCommandName = "claude_code.skill.command_name" // the slash command or skill of a skill_shell span
+	// The model-switch span event on the session root and its attributes.
+	EventModelSwitch = "claude_code.model_switch"
+	AttrSwitchFrom   = "claude_code.model_switch.from_model"
+	AttrSwitchTo     = "claude_code.model_switch.to_model"
+	AttrSwitchSource = "claude_code.model_switch.source"
 )
 
 // Fixed attribute values.

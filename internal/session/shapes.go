@@ -115,6 +115,31 @@ func (t *Tracker) modelSwitched(s *sessionState, ev *hookevent.Event) {
 	byFrom[to]++
 	s.Model = strings.Clone(ev.ToModel)
 	s.ModelSwitches++
+	if len(s.Switches) < maxSwitchEvents {
+		s.Switches = append(s.Switches, switchState{
+			At: ev.Received, From: strings.Clone(ev.FromModel), To: s.Model, Source: strings.Clone(ev.Source),
+		})
+	}
+}
+
+// maxSwitchEvents bounds the model-switch events a session root carries (and
+// its state holds); the count on the root covers all of them.
+const maxSwitchEvents = 32
+
+// switchEvents are the root span's model-switch events.
+func switchEvents(s *sessionState) []SpanEvent {
+	if len(s.Switches) == 0 {
+		return nil
+	}
+	out := make([]SpanEvent, 0, len(s.Switches))
+	for _, sw := range s.Switches {
+		attrs := []Attr{{Key: AttrSwitchFrom, Value: sw.From}, {Key: AttrSwitchTo, Value: sw.To}}
+		if sw.Source != "" {
+			attrs = append(attrs, Attr{Key: AttrSwitchSource, Value: sw.Source})
+		}
+		out = append(out, SpanEvent{Name: EventModelSwitch, Time: sw.At, Attrs: attrs})
+	}
+	return out
 }
 
 // skillShell applies PreSkillShellCommand: a point-in-time span under its turn

@@ -8,6 +8,8 @@ type (
 	Span = timeline.Span
 	Kind = timeline.Kind
 	Attr = timeline.Attr
+	// SpanEvent is a point in time within a span.
+	SpanEvent = timeline.Event
 )
 
 // Span kinds.

@@ -172,8 +172,10 @@ type sessionState struct {
 	// Turns and ToolCalls count this generation's turns and ended tool calls.
 	Turns     int `json:"turns,omitempty"`
 	ToolCalls int `json:"tool_calls,omitempty"`
-	// ModelSwitches counts this generation's PostModelSwitch events.
-	ModelSwitches int `json:"model_switches,omitempty"`
+	// ModelSwitches counts this generation's PostModelSwitch events; Switches
+	// keeps the first maxSwitchEvents of them for the root span's events.
+	ModelSwitches int           `json:"model_switches,omitempty"`
+	Switches      []switchState `json:"switches,omitempty"`
 	// Counts are what the summary counts for this generation, incremented
 	// where the metrics are; Carried is what earlier generations left.
 	Counts  timeline.Counts `json:"counts,omitzero"`
@@ -284,6 +286,14 @@ type compactState struct {
 	PromptID string    `json:"prompt_id,omitempty"`
 	Parent   string    `json:"parent"`
 	Start    time.Time `json:"start"`
+}
+
+// switchState is one model switch, for the root span's events.
+type switchState struct {
+	At     time.Time `json:"at"`
+	From   string    `json:"from,omitempty"`
+	To     string    `json:"to"`
+	Source string    `json:"source,omitempty"`
 }
 
 // tombstone remembers an ended session id.

@@ -1209,6 +1209,9 @@ func (t *Tracker) closeSession(s *sessionState, end time.Time, kind closeKind, r
 	t.touch(s.ID)
 	t.closed[s.ID] = t.summary(s, status, end, endReason)
 	t.emit(s, KindSession, s.rootKey(), "", "invoke_agent claude-code", s.Start, end, outcome, errType, t.sessionAttrs(s, reason))
+	if evs := switchEvents(s); evs != nil {
+		t.out[len(t.out)-1].Events = evs
+	}
 	delete(t.st.Sessions, s.ID)
 	t.st.Ended[s.ID] = &tombstone{Gen: s.Gen, Closed: end, Expired: kind != closeEnded, Seq: s.Seq, Carried: s.carry()}
 	if len(t.st.Ended) > t.opts.MaxEnded {

@@ -108,6 +108,13 @@ func formatSpans(spans []Span) string {
 		for _, a := range s.Attrs {
 			fmt.Fprintf(&b, "    %s=%#v\n", a.Key, a.Value)
 		}
+		for _, e := range s.Events {
+			fmt.Fprintf(&b, "    event %s at=%s", e.Name, offset(e.Time))
+			for _, a := range e.Attrs {
+				fmt.Fprintf(&b, " %s=%#v", a.Key, a.Value)
+			}
+			b.WriteByte('\n')
+		}
 	}
 	return b.String()
 }

@@ -41,6 +41,16 @@ type Span struct {
 	// Attrs are the span attributes in a stable order; values are string, int64,
 	// float64 or bool. Content-bearing values are already capped and redacted.
 	Attrs []Attr
+	// Events are points in time within the span (a model switch on the
+	// session root), in time order.
+	Events []Event
+}
+
+// Event is a point in time within a span: a name, when, and attributes.
+type Event struct {
+	Name  string
+	Time  time.Time
+	Attrs []Attr
 }
 
 // Attr is one span attribute.

@@ -248,10 +248,24 @@ func (s *Sink) emit(ctx context.Context, sp *session.Span) {
 		trace.WithSpanKind(spanKind(sp.Kind)),
 		trace.WithAttributes(attributes(sp)...),
 	)
+	for _, e := range sp.Events {
+		span.AddEvent(e.Name, trace.WithTimestamp(e.Time), trace.WithAttributes(eventAttributes(e.Attrs)...))
+	}
 	if sp.ErrorType != "" {
 		span.SetStatus(codes.Error, sp.ErrorType)
 	}
 	span.End(trace.WithTimestamp(end))
+}
+
+// eventAttributes maps a span event's attributes.
+func eventAttributes(attrs []session.Attr) []attribute.KeyValue {
+	out := make([]attribute.KeyValue, 0, len(attrs))
+	for _, a := range attrs {
+		if kv, ok := keyValue(a); ok {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // spanKind is INTERNAL for every span. The GenAI conventions ask for INTERNAL on

@@ -262,6 +262,20 @@ func TestExportMapping(t *testing.T) {
 				t.Errorf("attributes (-want +got):\n%s", diff)
 			}
 		}},
+		{"span events keep name, time and attributes", with(func(s *session.Span) {
+			s.Events = []session.SpanEvent{{Name: session.EventModelSwitch, Time: s.Start.Add(time.Second), Attrs: []session.Attr{
+				{Key: session.AttrSwitchFrom, Value: "claude-opus-5-5"}, {Key: session.AttrSwitchTo, Value: "claude-haiku-4-5"},
+			}}}
+		}), func(t *testing.T, got tracetest.SpanStub) {
+			if len(got.Events) != 1 {
+				t.Fatalf("events = %+v, want 1", got.Events)
+			}
+			e := got.Events[0]
+			if e.Name != session.EventModelSwitch || !e.Time.Equal(base.Start.Add(time.Second)) || len(e.Attributes) != 2 ||
+				e.Attributes[1].Value.AsString() != "claude-haiku-4-5" {
+				t.Errorf("event = %+v", e)
+			}
+		}},
 		{"end before start is clamped", with(func(s *session.Span) { s.End = s.Start.Add(-time.Second) }), func(t *testing.T, got tracetest.SpanStub) {
 			if !got.EndTime.Equal(base.Start) || !got.StartTime.Equal(base.Start) {
 				t.Errorf("times = %v..%v, want both %v", got.StartTime, got.EndTime, base.Start)
