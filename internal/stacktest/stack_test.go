@@ -66,7 +66,11 @@ var (
 	transcript1 = fmt.Sprintf(`{"type":"user","promptId":"p-%s","message":{"role":"user","content":"run the tests"},"uuid":"u-0"}`+"\n", sessionWorks[:4]) +
 		transcriptLine("msg_st_1", "claude-opus-4-6", "", 12, 340, 8000, 2000) +
 		transcriptLine("msg_st_2", "claude-haiku-4-5", "ag-1", 30, 150, 1200, 400)
-	transcript2 = transcriptLine("msg_st_3", "claude-opus-4-6", "", 5, 600, 10000, 0)
+	// A model the price table lists only by family (priced as the newest of
+	// it) and one it does not know: the metrics behind ClaudeCodeModelNotPriced.
+	transcript2 = transcriptLine("msg_st_3", "claude-opus-4-6", "", 5, 600, 10000, 0) +
+		transcriptLine("msg_st_4", "claude-opus-9-9", "", 1, 2, 0, 0) +
+		transcriptLine("msg_st_5", "acme-model-1", "", 3, 4, 0, 0)
 )
 
 // Token totals of the transcript: after phase 1, and by model and type after both.
@@ -75,6 +79,8 @@ const transcriptTokens1 = 12 + 340 + 8000 + 2000 + 30 + 150 + 1200 + 400
 var transcriptTokens = map[string]map[string]int64{
 	"claude-opus-4-6":  {"input": 17, "output": 940, "cache_read": 18000, "cache_creation": 2000},
 	"claude-haiku-4-5": {"input": 30, "output": 150, "cache_read": 1200, "cache_creation": 400},
+	"claude-opus-9-9":  {"input": 1, "output": 2, "cache_read": 0, "cache_creation": 0},
+	"acme-model-1":     {"input": 3, "output": 4, "cache_read": 0, "cache_creation": 0},
 }
 
 // workload returns the scripted hook traffic in two phases. The first creates
@@ -484,7 +490,7 @@ func checkSessionUsage(t *testing.T, e *exporter) {
 		if mfs, err = parser.TextToMetricFamilies(strings.NewReader(e.metrics(t))); err != nil {
 			return false, err
 		}
-		return sess.Session.Status == "ended" && sess.Session.OutputTokens == 1090, e.exited()
+		return sess.Session.Status == "ended" && sess.Session.OutputTokens == 1090+2+4, e.exited()
 	})
 	got := map[string]map[string]int64{}
 	for _, m := range mfs["claude_hooks_tokens_total"].GetMetric() {
@@ -502,7 +508,7 @@ func checkSessionUsage(t *testing.T, e *exporter) {
 	}
 	var cost float64
 	for _, m := range mfs["claude_hooks_cost_usd_total"].GetMetric() {
-		if v := m.GetCounter().GetValue(); v <= 0 {
+		if v := m.GetCounter().GetValue(); v <= 0 && !slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool { return l.GetValue() == "acme-model-1" }) {
 			t.Errorf("claude_hooks_cost_usd_total %v = %v, want a price", m.GetLabel(), v)
 		}
 		cost += m.GetCounter().GetValue()
@@ -512,7 +518,8 @@ func checkSessionUsage(t *testing.T, e *exporter) {
 		In, Out, CacheRead, CacheCreation int64
 		Models                            []string
 	}
-	want := figures{12 + 30 + 5, 340 + 150 + 600, 8000 + 1200 + 10000, 2000 + 400, []string{"claude-haiku-4-5", "claude-opus-4-6"}}
+	want := figures{12 + 30 + 5 + 1 + 3, 340 + 150 + 600 + 2 + 4, 8000 + 1200 + 10000, 2000 + 400,
+		[]string{"acme-model-1", "claude-haiku-4-5", "claude-opus-4-6", "claude-opus-9-9"}}
 	if diff := cmp.Diff(want, figures{ss.InputTokens, ss.OutputTokens, ss.CacheReadTokens, ss.CacheCreationTokens, ss.Models}); diff != "" {
 		t.Errorf("session %s usage (-want +got):\n%s", sessionWorks, diff)
 	}
