@@ -326,13 +326,21 @@ func TestFaultConcurrentLargeBatches(t *testing.T) {
 	accepted := make(chan int, clients)
 	for c := range clients {
 		go func() {
-			var b strings.Builder
-			n := 0
-			for b.Len() < batchBytes {
-				fmt.Fprintf(&b, `{"session_id":"big-%d","hook_event_name":"Notification","notification_type":"idle_prompt","message":"%d %s"}`+"\n", c, n, line)
-				n++
-			}
-			resp, err := http.Post("http://"+d.addr+"/v1/events", "application/x-ndjson", strings.NewReader(b.String()))
+			// Lines made as they are sent: the test holds no batch in memory.
+			pr, pw := io.Pipe()
+			lines := make(chan int, 1)
+			go func() {
+				var err error
+				n := 0
+				defer func() { lines <- n }()
+				for sent := 0; sent < batchBytes && err == nil; n++ {
+					var k int
+					k, err = fmt.Fprintf(pw, `{"session_id":"big-%d","hook_event_name":"Notification","notification_type":"idle_prompt","message":"%d %s"}`+"\n", c, n, line)
+					sent += k
+				}
+				pw.CloseWithError(err)
+			}()
+			resp, err := http.Post("http://"+d.addr+"/v1/events", "application/x-ndjson", pr)
 			if err != nil {
 				errs <- err
 				return
@@ -343,7 +351,7 @@ func TestFaultConcurrentLargeBatches(t *testing.T) {
 				errs <- fmt.Errorf("POST /v1/events: %s %s", resp.Status, body)
 				return
 			}
-			accepted <- n
+			accepted <- <-lines
 			errs <- nil
 		}()
 	}
