@@ -327,20 +327,31 @@ func TestFaultConcurrentLargeBatches(t *testing.T) {
 	for c := range clients {
 		go func() {
 			// Lines made as they are sent: the test holds no batch in memory.
+			gen := func(w io.Writer) (lines int, size int64, err error) {
+				for size < int64(batchBytes) && err == nil {
+					var k int
+					k, err = fmt.Fprintf(w, `{"session_id":"big-%d","hook_event_name":"Notification","notification_type":"idle_prompt","message":"%d %s"}`+"\n", c, lines, line)
+					size += int64(k)
+					lines++
+				}
+				return lines, size, err
+			}
+			_, size, _ := gen(io.Discard) // a Content-Length, as curl sends for a file
 			pr, pw := io.Pipe()
 			lines := make(chan int, 1)
 			go func() {
-				var err error
-				n := 0
-				defer func() { lines <- n }()
-				for sent := 0; sent < batchBytes && err == nil; n++ {
-					var k int
-					k, err = fmt.Fprintf(pw, `{"session_id":"big-%d","hook_event_name":"Notification","notification_type":"idle_prompt","message":"%d %s"}`+"\n", c, n, line)
-					sent += k
-				}
+				n, _, err := gen(pw)
+				lines <- n
 				pw.CloseWithError(err)
 			}()
-			resp, err := http.Post("http://"+d.addr+"/v1/events", "application/x-ndjson", pr)
+			req, err := http.NewRequest(http.MethodPost, "http://"+d.addr+"/v1/events", pr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			req.Header.Set("Content-Type", "application/x-ndjson")
+			req.ContentLength = size
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				errs <- err
 				return
