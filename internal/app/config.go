@@ -84,6 +84,8 @@ type serveConfig struct {
 	storeCommit     time.Duration
 
 	web *webLimits
+
+	memoryLimit byteSize
 }
 
 func serveFlags(cmd *kingpin.CmdClause, env func(string) string, c *serveConfig) {
@@ -93,6 +95,8 @@ func serveFlags(cmd *kingpin.CmdClause, env func(string) string, c *serveConfig)
 	cmd.Flag("web.config.file", "Exporter-toolkit web config (TLS, basic auth); counts as credentials for listening beyond loopback.").PlaceHolder("FILE").StringVar(&c.webConfigFile)
 	cmd.Flag("web.ingest-rate-limit", "Ingest requests per second allowed per non-loopback client (burst twice that); 0 means unlimited. Loopback clients are not limited.").Default("1000").Float64Var(&c.ingestRate)
 	c.web = webLimitFlags(cmd)
+	c.memoryLimit = byteSize(defaultMemoryLimit)
+	cmd.Flag("runtime.memory-limit", "Soft limit of the Go heap: the collector works harder near it instead of letting the heap double (large concurrent batches); 0 turns it off, GOMEMLIMIT in the environment wins.").Default(c.memoryLimit.String()).SetValue(&c.memoryLimit)
 	cmd.Flag("web.enable-pprof", "Serve Go profiling endpoints under /debug/pprof/ (behind the same auth).").BoolVar(&c.pprof)
 	cmd.Flag("state.dir", "Directory for the checkpoint, the lock and, by default, the spool and the store.").Default(tildePath(env, state)).StringVar(&c.stateDir)
 	cmd.Flag("spool.dir", "Spool directory the hooks append to.").PlaceHolder("<state.dir>/spool").SetValue(&c.spoolDir)

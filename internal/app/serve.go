@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -77,6 +78,9 @@ func runServe(ctx context.Context, cfg *serveConfig, env func(string) string, lo
 // releases what it had opened.
 func newDaemon(ctx context.Context, c *serveConfig, env func(string) string, logger *slog.Logger) (_ *daemon, err error) {
 	d := &daemon{cfg: c, logger: logger}
+	if c.memoryLimit > 0 && env("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(c.memoryLimit))
+	}
 	defer func() {
 		if err != nil {
 			d.close()
@@ -477,3 +481,9 @@ func readiness(spoolDir string, pl *pipeline.Pipeline, stale time.Duration, st *
 		return err
 	}
 }
+
+// defaultMemoryLimit is --runtime.memory-limit's default: a soft limit, so
+// the heap may pass it when it must, but garbage does not pile up to twice
+// the live data under bursts (20 concurrent 60 MB batches peaked at 349 MiB
+// RSS without it; 232 MiB with it; docs/reliability.md).
+const defaultMemoryLimit = 192 << 20
