@@ -267,7 +267,15 @@ func (d *daemon) handler(tracker *session.Tracker, token string, loopback bool) 
 	if d.store != nil {
 		rt.Store = d.store
 	}
-	for _, c := range []prometheus.Collector{col, metrics.NewRuntime(rt), repairCollector{d.pipeline}, hookFailureCollector{d.cfg.spoolDir.v}} {
+	rt.UTF8Replaced = func() (n uint64) {
+		d.pipeline.Snapshot(func(s pipeline.Stats) { n = s.InvalidUTF8 })
+		return n
+	}
+	rt.HookFailures = func() (uint64, error) {
+		n, _, err := spool.ReadFailures(d.cfg.spoolDir.v)
+		return n, err
+	}
+	for _, c := range []prometheus.Collector{col, metrics.NewRuntime(rt)} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

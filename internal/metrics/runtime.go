@@ -33,6 +33,12 @@ type RuntimeOptions struct {
 	Spans  SpanStats
 	Store  StoreStats
 	Stream StreamStats
+	// UTF8Replaced counts the payloads whose invalid UTF-8 the pipeline
+	// replaced (checkpointed: counted once across restarts).
+	UTF8Replaced func() uint64
+	// HookFailures reads the count of failed hook appends the hooks keep in
+	// the spool directory.
+	HookFailures func() (uint64, error)
 }
 
 // RuntimeCollector exposes process-local counters of the sinks: span export
@@ -45,7 +51,7 @@ type RuntimeCollector struct {
 
 	spansExported, spansDropped, storeBytes, storeEvents, storePending *prometheus.Desc
 	storeCommits, storeFailures, subscribers, streamDropped            *prometheus.Desc
-	storeUp, storeNotStored                                            *prometheus.Desc
+	storeUp, storeNotStored, utf8Replaced, hookFailures                *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*RuntimeCollector)(nil)
@@ -65,6 +71,10 @@ func NewRuntime(opts RuntimeOptions) *RuntimeCollector {
 			"1 while the event store commits; 0 while its commits fail or after it was declared failed (see /readyz and the log)."),
 		storeNotStored: desc("store_events_not_stored_total",
 			"Events the failed event store did not keep; the spool holds them and the next start rebuilds the store from it."),
+		utf8Replaced: desc("records_utf8_replaced_total",
+			"Hook payloads holding invalid UTF-8, replaced by U+FFFD in what is served (the spool keeps the bytes received)."),
+		hookFailures: desc("hook_failures_total",
+			"Hook runs that could not append their event to the spool (disk full, not writable), as the hooks count them in <spool.dir>/hook-failures."),
 		subscribers:   desc("stream_subscribers", "Clients connected to the live event stream."),
 		streamDropped: desc("stream_subscribers_dropped_total", "Live stream clients disconnected because they fell behind."),
 	}
@@ -84,6 +94,12 @@ func (c *RuntimeCollector) Describe(ch chan<- *prometheus.Desc) {
 	if c.opts.Stream != nil {
 		ch <- c.subscribers
 		ch <- c.streamDropped
+	}
+	if c.opts.UTF8Replaced != nil {
+		ch <- c.utf8Replaced
+	}
+	if c.opts.HookFailures != nil {
+		ch <- c.hookFailures
 	}
 }
 
@@ -114,5 +130,15 @@ func (c *RuntimeCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.opts.Stream != nil {
 		ch <- prometheus.MustNewConstMetric(c.subscribers, prometheus.GaugeValue, float64(c.opts.Stream.Subscribers()))
 		ch <- prometheus.MustNewConstMetric(c.streamDropped, prometheus.CounterValue, float64(c.opts.Stream.Dropped()))
+	}
+	if c.opts.UTF8Replaced != nil {
+		ch <- prometheus.MustNewConstMetric(c.utf8Replaced, prometheus.CounterValue, float64(c.opts.UTF8Replaced()))
+	}
+	if c.opts.HookFailures != nil {
+		if n, err := c.opts.HookFailures(); err != nil {
+			ch <- prometheus.NewInvalidMetric(c.hookFailures, err)
+		} else {
+			ch <- prometheus.MustNewConstMetric(c.hookFailures, prometheus.CounterValue, float64(n))
+		}
 	}
 }

@@ -35,7 +35,8 @@ func TestRuntimeGolden(t *testing.T) {
 		opts   RuntimeOptions
 		golden string
 	}{
-		{"all", RuntimeOptions{Spans: fakeSpans{10, 2}, Store: fakeStore{}, Stream: fakeStream{}}, "runtime.prom"},
+		{"all", RuntimeOptions{Spans: fakeSpans{10, 2}, Store: fakeStore{}, Stream: fakeStream{},
+			UTF8Replaced: func() uint64 { return 4 }, HookFailures: func() (uint64, error) { return 2, nil }}, "runtime.prom"},
 		{"store off", RuntimeOptions{Spans: fakeSpans{10, 2}, Stream: fakeStream{}}, "runtime-nostore.prom"},
 	}
 	for _, tt := range tests {
