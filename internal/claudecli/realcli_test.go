@@ -260,6 +260,23 @@ type harness struct {
 }
 
 func newHarness(t *testing.T) *harness {
+	bgGate := make(chan struct{})
+	h := newBareHarness(t, NewServer(steps(bgGate)))
+	h.bgGate = bgGate
+	h.norm = newNormaliser(h.root)
+	if err := os.CopyFS(h.project, os.DirFS("testdata/project")); err != nil {
+		t.Fatal(err)
+	}
+	h.serveModel(t)
+	h.startDaemon(t)
+	h.install(t)
+	return h
+}
+
+// newBareHarness makes the scratch directories (HOME, project) and finds the
+// CLI; it starts nothing.
+func newBareHarness(t *testing.T, model *Server) *harness {
+	t.Helper()
 	bin, err := Binary()
 	if err != nil {
 		t.Fatal(err)
@@ -271,22 +288,14 @@ func newHarness(t *testing.T) *harness {
 		project: filepath.Join(root, "project"),
 		spool:   filepath.Join(root, "state", "spool"),
 		stderr:  &proctest.Buffer{},
-		bgGate:  make(chan struct{}),
+		model:   model,
+		cliBin:  bin,
 	}
-	h.model = NewServer(steps(h.bgGate))
-	h.norm = newNormaliser(root)
 	for _, d := range []string{h.home, filepath.Join(h.home, "tmp"), h.project} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.CopyFS(h.project, os.DirFS("testdata/project")); err != nil {
-		t.Fatal(err)
-	}
-	h.serveModel(t)
-	h.startDaemon(t)
-	h.install(t)
-	h.cliBin = bin
 	return h
 }
 

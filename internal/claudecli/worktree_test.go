@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/claudehooks/claude-hooks-exporter/internal/proctest"
 )
 
 // TestWorktreeAsWithoutHooks: `claude --worktree` creates the same git
@@ -34,25 +32,7 @@ func TestWorktreeAsWithoutHooks(t *testing.T) {
 // the repository's worktrees.
 func runWorktree(t *testing.T, hooks bool) []string {
 	t.Helper()
-	bin, err := Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := t.TempDir()
-	h := &harness{
-		root:    root,
-		home:    filepath.Join(root, "home"),
-		project: filepath.Join(root, "project"),
-		spool:   filepath.Join(root, "state", "spool"),
-		stderr:  &proctest.Buffer{},
-		model:   NewServer(nil),
-		cliBin:  bin,
-	}
-	for _, d := range []string{h.home, filepath.Join(h.home, "tmp"), h.project} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	h := newBareHarness(t, NewServer(nil))
 	git := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command("git", args...)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
-	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
 
 	"github.com/claudehooks/claude-hooks-exporter/internal/hookscript"
 	"github.com/claudehooks/claude-hooks-exporter/internal/spool"
@@ -51,18 +50,7 @@ func TestSessionsFrameAgreesWithTraces(t *testing.T) {
 	pc := dsSettings(uid, exp.url(), "")
 	query := func(queryType string, model map[string]any) data.Frames {
 		t.Helper()
-		js, _ := json.Marshal(model)
-		resp, err := p.data.QueryData(ctxTimeout(t, 20*time.Second), &pluginv2.QueryDataRequest{
-			PluginContext: pc,
-			Queries: []*pluginv2.DataQuery{{
-				RefId: "A", QueryType: queryType, Json: js, IntervalMS: 60000, MaxDataPoints: 500,
-				TimeRange: &pluginv2.TimeRange{FromEpochMS: base.Add(-time.Hour).UnixMilli(), ToEpochMS: time.Now().Add(time.Minute).UnixMilli()},
-			}},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return frames(t, resp.Responses["A"])
+		return frames(t, p.query(t, pc, queryType, model, base.Add(-time.Hour)))
 	}
 	// The events lie hours in the past: the daemon's periodic expiry closes
 	// every session within its interval.

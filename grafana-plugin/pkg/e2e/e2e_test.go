@@ -113,18 +113,7 @@ func TestPluginAgainstExporter(t *testing.T) {
 
 	query := func(t *testing.T, queryType string, model map[string]any) *pluginv2.DataResponse {
 		t.Helper()
-		js, _ := json.Marshal(model)
-		resp, err := p.data.QueryData(ctxTimeout(t, 20*time.Second), &pluginv2.QueryDataRequest{
-			PluginContext: pc,
-			Queries: []*pluginv2.DataQuery{{
-				RefId: "A", QueryType: queryType, Json: js, IntervalMS: 60000, MaxDataPoints: 500,
-				TimeRange: &pluginv2.TimeRange{FromEpochMS: start.Add(-time.Hour).UnixMilli(), ToEpochMS: time.Now().Add(time.Minute).UnixMilli()},
-			}},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.Responses["A"]
+		return p.query(t, pc, queryType, model, start.Add(-time.Hour))
 	}
 
 	t.Run("QueryData/events", func(t *testing.T) {

@@ -209,6 +209,24 @@ type pluginProc struct {
 	logs        *syncBuffer
 }
 
+// query runs one query of queryType with model over [from, now+1m) through
+// the plugin's QueryData, as a panel does, and returns its response.
+func (p *pluginProc) query(tb testing.TB, pc *pluginv2.PluginContext, queryType string, model map[string]any, from time.Time) *pluginv2.DataResponse {
+	tb.Helper()
+	js, _ := json.Marshal(model)
+	resp, err := p.data.QueryData(ctxTimeout(tb, 20*time.Second), &pluginv2.QueryDataRequest{
+		PluginContext: pc,
+		Queries: []*pluginv2.DataQuery{{
+			RefId: "A", QueryType: queryType, Json: js, IntervalMS: 60000, MaxDataPoints: 500,
+			TimeRange: &pluginv2.TimeRange{FromEpochMS: from.UnixMilli(), ToEpochMS: time.Now().Add(time.Minute).UnixMilli()},
+		}},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp.Responses["A"]
+}
+
 // startPlugin mirrors Grafana's pkg/plugins/backendplugin/grpcplugin: the
 // handshake (protocol 2, grafana_plugin_type=datasource), gRPC only, and the
 // SDK's plugin set for protocol version 2.
